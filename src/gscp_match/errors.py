@@ -1,0 +1,65 @@
+"""Exceptions raised by gscp_match.
+
+Every input problem is an :class:`InputError` (a ``ValueError``), so callers can catch broadly. Validation collects
+all problems in a file as :class:`Problem` records and raises them together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["InputError", "Problem", "ModelNotFoundError", "MAX_REPORTED_PROBLEMS"]
+
+#: How many problems an :class:`InputError` lists before it only counts the rest.
+MAX_REPORTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem in an input table.
+
+    ``row`` is the row as the user counts it in the file (CSV and Excel: the header is row 1, so the first data row
+    is row 2; JSON records and Parquet: the first record is row 1), or ``None`` for a problem with the whole file.
+    """
+
+    source: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column is not None:
+            where += f"{',' if self.row is not None else ''} column {self.column!r}"
+        return f"{where}: {self.message}"
+
+
+class InputError(ValueError):
+    """Bad input: a file, a table or an argument that does not follow the data contract.
+
+    Parameters
+    ----------
+    problems : list of Problem or str
+        What is wrong. The message lists the first :data:`MAX_REPORTED_PROBLEMS` and counts the rest.
+    """
+
+    def __init__(self, problems: list[Problem] | list[str] | str) -> None:
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems: list[Problem | str] = list(problems)
+        lines = [str(p) for p in self.problems[:MAX_REPORTED_PROBLEMS]]
+        hidden = len(self.problems) - len(lines)
+        if hidden > 0:
+            lines.append(f"... and {hidden} more problem{'s' if hidden > 1 else ''}")
+        super().__init__("\n".join(lines))
+
+    @property
+    def lines(self) -> list[str]:
+        """The message, one problem per line."""
+        return str(self).splitlines()
+
+
+class ModelNotFoundError(InputError):
+    """The sentence-transformers model could not be found locally (nothing is ever downloaded)."""

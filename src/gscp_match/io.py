@@ -1,0 +1,204 @@
+"""Reading and writing tables: CSV, Excel (.xlsx), Parquet and JSON records, chosen by file extension.
+
+Reading returns a :class:`RawTable`: every cell as it came (text, number, bool, list or missing), with the row
+numbers a user sees in the file. Validation (``gscp_match.validate``) turns it into a typed table. Writing is atomic:
+a temporary file in the same folder, then a rename, so a failed run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["RawTable", "read_raw", "write_table", "atomic_path", "FORMATS", "format_of"]
+
+#: File extensions understood, by format.
+FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "xlsx": (".xlsx",),
+    "parquet": (".parquet", ".pq"),
+    "json": (".json",),
+}
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """The format of a file from its extension (``csv``, ``xlsx``, ``parquet`` or ``json``).
+
+    >>> format_of("round/requests.XLSX")
+    'xlsx'
+    """
+    suffix = Path(path).suffix.lower()
+    for fmt, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return fmt
+    allowed = ", ".join(s for suffixes in FORMATS.values() for s in suffixes)
+    raise InputError(f"{Path(path).name}: unknown file extension {suffix or '(none)'!r}; expected one of {allowed}")
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """A table as read from a file, before validation.
+
+    Attributes
+    ----------
+    source : str
+        The name shown in error messages (the file name).
+    frame : pandas.DataFrame
+        Cells as read (object dtype); column names stripped of surrounding spaces.
+    first_row : int
+        The row number a user sees for ``frame``'s first row: 2 for CSV and Excel (the header is row 1), 1 for JSON
+        records and Parquet.
+    """
+
+    source: str
+    frame: pd.DataFrame
+    first_row: int
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, source: str = "table", first_row: int = 1) -> RawTable:
+        """Wrap an in-memory DataFrame (for example from a notebook) so it can be validated like a file."""
+        frame = frame.reset_index(drop=True).astype(object)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return cls(source=source, frame=frame, first_row=first_row)
+
+    def row_number(self, position: int) -> int:
+        """The row number a user sees for the ``position``-th row of ``frame``."""
+        return self.first_row + position
+
+
+def read_raw(path: str | os.PathLike[str]) -> RawTable:
+    """Read a table file into a :class:`RawTable`; any failure is an :class:`InputError` naming the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv``, ``.xlsx``, ``.parquet`` or ``.json`` file (JSON: a list of records).
+    """
+    path = Path(path)
+    name = path.name
+    fmt = format_of(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a {fmt} file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name}: the file is empty; expected a header row and at least one data row")
+    reader: Callable[[Path], pd.DataFrame] = _READERS[fmt]
+    try:
+        frame = reader(path)
+    except InputError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+            "save it as UTF-8 (Excel: 'CSV UTF-8')"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{name}: cannot be read as {fmt}: {reason}") from None
+    frame = frame.astype(object)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.shape[1] == 0:
+        raise InputError(f"{name}: the file has no columns; expected a header row")
+    if len(frame) == 0:
+        raise InputError(f"{name}: the file has a header but no data rows")
+    first_row = 2 if fmt in ("csv", "xlsx") else 1
+    return RawTable(source=name, frame=frame, first_row=first_row)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with path.open("rb") as f:
+        f.read().decode("utf-8-sig")  # raises UnicodeDecodeError with the byte position
+    return pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=True
+    )
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    return frame.dropna(how="all")
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    text = path.read_bytes().decode("utf-8-sig")
+    data = json.loads(text)
+    if isinstance(data, dict):
+        # {"records": [...]} or pandas' {"column": {...}} orientation are not the contract: say so.
+        raise InputError(f"{path.name}: expected a JSON list of records ([{{...}}, ...]), got an object")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(f"{path.name}: expected a JSON list of records ([{{...}}, ...])")
+    columns: dict[str, None] = {}
+    for record in data:
+        columns.update(dict.fromkeys(record))
+    return pd.DataFrame.from_records(data, columns=list(columns))
+
+
+_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    "csv": _read_csv,
+    "xlsx": _read_xlsx,
+    "parquet": _read_parquet,
+    "json": _read_json,
+}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "data") -> Path:
+    """Write a table in the format given by ``path``'s extension, atomically.
+
+    List cells (tuples or lists) are written ``;``-separated, dates as ``YYYY-MM-DD``, booleans as ``true``/``false``,
+    so that reading and validating the file gives the same table back. Cells that a spreadsheet would evaluate as a
+    formula are not changed here: reports (``gscp_match.report``) neutralize them.
+    """
+    from .schema import to_file_form
+
+    path = Path(path)
+    fmt = format_of(path)
+    out = to_file_form(frame)
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            out.to_csv(tmp, index=False, encoding="utf-8")
+        elif fmt == "xlsx":
+            out.to_excel(tmp, index=False, sheet_name=sheet_name, engine="openpyxl")
+        elif fmt == "parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            records = out.to_dict(orient="records")
+            tmp.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path

@@ -1,0 +1,312 @@
+"""The data contract: the four tables, their columns, and how each cell is read.
+
+Every table is described by :data:`TABLES`; each column by a :class:`Column` with a cell parser. A parser takes the
+cell's text and returns the typed value or raises :class:`CellError` with what was expected. The validated (typed)
+form of each column:
+
+========== ============================================ ==========================
+kind       typed value                                  missing
+========== ============================================ ==========================
+text       ``str`` (stripped)                           ``""``
+list       ``tuple[str, ...]`` (``;``-separated cells)  ``()``
+bool       ``bool``                                     column default
+int        ``int`` (column dtype ``Int64``)             ``<NA>`` or default
+float      ``float``                                    ``nan``
+date       ``numpy.datetime64`` (column ``datetime64``) ``NaT``
+========== ============================================ ==========================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .vocab import EXPERT_KINDS, REGIONS, SUPPORT_TYPES, THEMES, normalize_country, normalize_language
+
+__all__ = ["Column", "CellError", "TABLES", "TABLE_KINDS", "cell_text", "to_file_form", "parse_interval"]
+
+
+class CellError(ValueError):
+    """A cell that does not hold what its column expects; the message says what was expected."""
+
+
+Parser = Callable[[str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the contract.
+
+    ``kind`` is one of ``text``, ``list``, ``bool``, ``int``, ``float``, ``date``; ``parse`` reads one non-empty
+    cell (for lists: one item). ``default`` fills empty cells of optional columns.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    parse: Parser | None = None
+    default: Any = None
+    doc: str = ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cell parsers. Each takes a stripped, non-empty string.
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _bool(text: str) -> bool:
+    low = text.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise CellError(f"{text!r} is not a boolean (true/false, yes/no, 1/0)")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text.replace(",", "")) if re.fullmatch(r"[\d,]+(\.\d*)?", text) else float(text)
+    except ValueError:
+        raise CellError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CellError(f"{text!r} is not a finite number")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise CellError(f"{text!r} is negative; expected a number >= 0")
+    return value
+
+
+def _int_at_least(low: int) -> Parser:
+    def parse(text: str) -> int:
+        value = _number(text)
+        if value != int(value):
+            raise CellError(f"{text!r} is not a whole number")
+        if value < low:
+            raise CellError(f"{text!r} is below {low}; expected a whole number >= {low}")
+        return int(value)
+
+    return parse
+
+
+def _year(text: str) -> int:
+    value = _int_at_least(1800)(text)
+    if value > 2200:
+        raise CellError(f"{text!r} is not a plausible year")
+    return value
+
+
+def parse_date(text: str) -> np.datetime64:
+    """Read an ISO date ``YYYY-MM-DD``.
+
+    >>> parse_date("2027-03-01")
+    np.datetime64('2027-03-01')
+    """
+    if not _DATE_RE.match(text):
+        raise CellError(f"{text!r} is not an ISO date (YYYY-MM-DD)")
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise CellError(f"{text!r} is not a valid date (YYYY-MM-DD)") from None
+    return np.datetime64(text, "D")
+
+
+def parse_interval(text: str) -> str:
+    """Check an inclusive ISO date interval ``YYYY-MM-DD/YYYY-MM-DD`` and return it normalized.
+
+    >>> parse_interval(" 2027-01-04 / 2027-01-08 ")
+    '2027-01-04/2027-01-08'
+    """
+    parts = [p.strip() for p in text.split("/")]
+    if len(parts) != 2:
+        raise CellError(f"{text!r} is not an ISO date interval (YYYY-MM-DD/YYYY-MM-DD)")
+    try:
+        start, end = parse_date(parts[0]), parse_date(parts[1])
+    except CellError:
+        raise CellError(f"{text!r} is not an ISO date interval (YYYY-MM-DD/YYYY-MM-DD)") from None
+    if end < start:
+        raise CellError(f"{text!r} ends before it starts")
+    return f"{parts[0]}/{parts[1]}"
+
+
+def _choice(allowed: tuple[str, ...], *, case: str = "keep") -> Parser:
+    folded = {a.casefold(): a for a in allowed}
+
+    def parse(text: str) -> str:
+        value = folded.get(text.casefold())
+        if value is None:
+            raise CellError(f"{text!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _theme(text: str) -> str:
+    if text in THEMES:
+        return text
+    low = text.lower().replace(" ", "_").replace("-", "_")
+    if low in THEMES:
+        return low
+    raise CellError(f"unknown theme code {text!r}; allowed: {', '.join(THEMES)}")
+
+
+_region = _choice(tuple(REGIONS))
+
+
+def _region_item(text: str) -> str:
+    try:
+        return _region(text)
+    except CellError:
+        raise CellError(f"unknown region {text!r}; allowed: {', '.join(REGIONS)}") from None
+
+
+def _language(text: str) -> str:
+    code = normalize_language(text)
+    if code is None:
+        raise CellError(f"unknown language code {text!r}; expected an ISO 639-1 code such as en, ko, fr, es, ar, ru")
+    return code
+
+
+def _country(text: str) -> str:
+    code = normalize_country(text)
+    if code is None:
+        raise CellError(f"unknown country {text!r}; expected an ISO 3166 alpha-2 code or an English country name")
+    return code
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The four tables.
+
+EXPERTS: tuple[Column, ...] = (
+    Column("expert_id", "text", True, _identity, doc="unique id"),
+    Column("name", "text", True, _identity, doc="full name (or firm name)"),
+    Column("bio", "text", True, _identity, doc="free-text profile"),
+    Column("kind", "text", False, _choice(EXPERT_KINDS), "individual", "individual | firm"),
+    Column("nationality", "text", False, _country, "", "ISO 3166 alpha-2 or English name"),
+    Column("korean_experience", "bool", False, _bool, None, "default: true when nationality is KR"),
+    Column("languages", "list", False, _language, doc="ISO 639-1 codes"),
+    Column("regions", "list", False, _region_item, doc="World Bank regions worked in"),
+    Column("countries", "list", False, _country, doc="countries worked in"),
+    Column("themes", "list", False, _theme, doc="theme codes"),
+    Column("day_rate_usd", "float", False, _non_negative, math.nan, "daily rate, >= 0"),
+    Column("busy", "list", False, parse_interval, doc="inclusive intervals YYYY-MM-DD/YYYY-MM-DD"),
+    Column("max_assignments", "int", False, _int_at_least(1), 1, "engagements per round, >= 1"),
+    Column("conflicts", "list", False, _identity, doc="country codes, cities or organisations not to serve"),
+)
+
+EVIDENCE: tuple[Column, ...] = (
+    Column("expert_id", "text", True, _identity, doc="an expert_id of the roster"),
+    Column("text", "text", True, _identity, doc="what the expert did or wrote"),
+    Column("title", "text", False, _identity, ""),
+    Column("year", "int", False, _year, None),
+    Column("kind", "text", False, _identity, "", "engagement, publication, project, ..."),
+)
+
+CASES: tuple[Column, ...] = (
+    Column("case_id", "text", True, _identity, doc="unique id"),
+    Column("title", "text", True, _identity),
+    Column("summary", "text", True, _identity),
+    Column("city", "text", False, _identity, ""),
+    Column("country", "text", False, _country, "KR"),
+    Column("themes", "list", False, _theme),
+    Column("year_start", "int", False, _year, None),
+    Column("year_end", "int", False, _year, None),
+    Column("agencies", "list", False, _identity),
+    Column("url", "text", False, _identity, ""),
+)
+
+REQUESTS: tuple[Column, ...] = (
+    Column("request_id", "text", True, _identity, doc="unique id"),
+    Column("title", "text", True, _identity),
+    Column("description", "text", True, _identity),
+    Column("country", "text", False, _country, "", "alpha-2 or English name, stored as alpha-2"),
+    Column("city", "text", False, _identity, ""),
+    Column("client", "text", False, _identity, "", "client organisation"),
+    Column("region", "text", False, _region_item, "", "default: the country's World Bank region"),
+    Column("practice_group", "text", False, _identity, ""),
+    Column("support_type", "text", False, _choice(SUPPORT_TYPES), "", "JIT | OS"),
+    Column("days", "int", False, _int_at_least(1), None, "working days needed (JIT <= 30, OS <= 60)"),
+    Column("window_start", "date", False, parse_date, None),
+    Column("window_end", "date", False, parse_date, None),
+    Column("languages", "list", False, _language, doc="the expert must speak at least one"),
+    Column("themes", "list", False, _theme),
+    Column("korean_experience", "bool", False, _bool, False, "the team asks for Korean experience"),
+    Column("experts_needed", "int", False, _int_at_least(1), 1),
+    Column("budget_usd", "float", False, _non_negative, math.nan),
+    Column("exclude_experts", "list", False, _identity, doc="expert ids not to propose"),
+    Column("round", "text", False, _identity, ""),
+)
+
+#: Every table of the contract, by kind.
+TABLES: dict[str, tuple[Column, ...]] = {
+    "experts": EXPERTS,
+    "evidence": EVIDENCE,
+    "cases": CASES,
+    "requests": REQUESTS,
+}
+TABLE_KINDS: tuple[str, ...] = tuple(TABLES)
+
+#: The id column of each table that has one.
+ID_COLUMNS: dict[str, str] = {"experts": "expert_id", "cases": "case_id", "requests": "request_id"}
+
+
+def cell_text(value: object) -> str:
+    """A cell as stripped text: missing values are ``""``, whole floats lose their ``.0``, dates become ISO.
+
+    >>> cell_text(3.0), cell_text(None), cell_text(float("nan")), cell_text(" a ")
+    ('3', '', '', 'a')
+    """
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else str(value.astype("datetime64[D]"))
+    if value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _list_to_text(value: object) -> str:
+    if isinstance(value, tuple | list | np.ndarray):
+        return ";".join(cell_text(v) for v in value)
+    return cell_text(value)
+
+
+def to_file_form(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn a validated (typed) table back into its file form: every cell text, lists ``;``-joined.
+
+    Columns outside the contract are written as text too, so nothing a user added is lost.
+    """
+    out = pd.DataFrame(index=range(len(frame)))
+    for name in frame.columns:
+        values = frame[name].to_numpy(dtype=object)
+        out[name] = pd.Series([_list_to_text(v) for v in values], dtype=object)
+    return out

@@ -1,0 +1,327 @@
+"""Validation: raw tables in, typed tables out, every problem reported with file, row and column.
+
+Validation happens once, at the boundary. It collects every problem in a table and raises them together as one
+:class:`~gscp_match.errors.InputError` (the message lists the first few and counts the rest).
+
+>>> import pandas as pd
+>>> from gscp_match.io import RawTable
+>>> raw = RawTable.from_frame(pd.DataFrame({"expert_id": ["E1"], "name": ["Kim"], "bio": ["Bus reform."],
+...                                         "languages": ["ko;en"]}), source="experts.csv", first_row=2)
+>>> validate_table(raw, "experts").loc[0, "languages"]
+('ko', 'en')
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+from .io import RawTable, read_raw
+from .schema import ID_COLUMNS, TABLES, CellError, Column, cell_text
+from .vocab import SUPPORT_DAY_CAPS, country_region
+
+__all__ = ["validate_table", "read_table", "check_references", "working_days_between"]
+
+
+def read_table(path: str | os.PathLike[str], kind: str) -> pd.DataFrame:
+    """Read and validate a table file of the given kind (``experts``, ``evidence``, ``cases``, ``requests``).
+
+    Raises
+    ------
+    InputError
+        Naming the file, and for each problem the row and column, what was expected and what arrived.
+    """
+    return validate_table(read_raw(path), kind)
+
+
+def validate_table(raw: RawTable | pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Validate a raw table against the contract of ``kind`` and return the typed table.
+
+    Columns outside the contract are kept unchanged after the contract's columns. Row order is kept.
+    """
+    if kind not in TABLES:
+        raise ValueError(f"unknown table kind {kind!r}; expected one of {', '.join(TABLES)}")
+    if isinstance(raw, pd.DataFrame):
+        raw = RawTable.from_frame(raw, source=f"{kind} table")
+    columns = TABLES[kind]
+    frame = raw.frame
+    problems: list[Problem] = []
+
+    present = set(frame.columns)
+    missing = [c.name for c in columns if c.required and c.name not in present]
+    if missing:
+        found = ", ".join(map(repr, frame.columns[:12])) + (" ..." if frame.shape[1] > 12 else "")
+        raise InputError(
+            [
+                Problem(raw.source, None, name, f"required column is missing (columns found: {found})")
+                for name in missing
+            ]
+        )
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise InputError([Problem(raw.source, None, name, "column appears more than once") for name in duplicated])
+
+    out: dict[str, object] = {}
+    for column in columns:
+        if column.name in present:
+            cells = frame[column.name].to_numpy(dtype=object)
+        else:
+            cells = np.full(len(frame), None, dtype=object)
+        out[column.name] = _parse_column(raw, column, cells, problems)
+
+    typed = pd.DataFrame(out)
+    for extra in frame.columns:
+        if extra not in typed.columns:
+            typed[extra] = frame[extra].to_numpy(dtype=object)
+
+    _check_rows(raw, kind, typed, problems)
+    if problems:
+        order = {c.name: i for i, c in enumerate(columns)}
+        problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", -1)))
+        raise InputError(problems)
+    # Where the table came from, for messages about references between tables (evidence -> roster).
+    typed.attrs.update(source=raw.source, first_row=raw.first_row, kind=kind)
+    return typed
+
+
+def _parse_column(raw: RawTable, column: Column, cells: np.ndarray, problems: list[Problem]) -> object:
+    """Parse one column; unique cell values are parsed once (rosters repeat the same language or theme lists)."""
+    parse = column.parse
+    assert parse is not None
+    memo: dict[object, object] = {}
+    parsed: list[object] = []
+    for position, cell in enumerate(cells):
+        key = tuple(cell) if isinstance(cell, list | np.ndarray) else cell
+        try:
+            hit = memo.get(key, _MISSING) if _hashable(key) else _MISSING
+        except TypeError:
+            hit = _MISSING
+        if hit is _MISSING:
+            try:
+                hit = _parse_cell(column, cell)
+            except CellError as exc:
+                problems.append(Problem(raw.source, raw.row_number(position), column.name, str(exc)))
+                hit = _ERROR
+            if _hashable(key):
+                memo[key] = hit
+        elif hit is _ERROR:
+            # Report each bad row, not only the first occurrence of a bad value.
+            try:
+                _parse_cell(column, cell)
+            except CellError as exc:
+                problems.append(Problem(raw.source, raw.row_number(position), column.name, str(exc)))
+        parsed.append(hit)
+    return _to_series(column, parsed)
+
+
+_MISSING = object()
+_ERROR = object()
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _parse_cell(column: Column, cell: object) -> object:
+    assert column.parse is not None
+    if column.kind == "list":
+        if isinstance(cell, list | tuple | np.ndarray):
+            items = [cell_text(v) for v in cell]
+        else:
+            items = cell_text(cell).split(";")
+        values: list[object] = []
+        for item in items:
+            item = item.strip()
+            if item:
+                value = column.parse(item)
+                if value not in values:
+                    values.append(value)
+        return tuple(values)
+    text = cell_text(cell)
+    if not text:
+        if column.required:
+            raise CellError("required value is empty")
+        return None
+    return column.parse(text)
+
+
+def _to_series(column: Column, parsed: list[object]) -> pd.Series:
+    n = len(parsed)
+    if column.kind == "text":
+        default = column.default if column.default is not None else ""
+        return pd.Series([default if v is None or v is _ERROR else v for v in parsed], dtype=object)
+    if column.kind == "list":
+        return pd.Series([() if v is _ERROR else v for v in parsed], dtype=object)
+    if column.kind == "bool":
+        # None stays None here; table rules fill defaults that depend on other columns.
+        return pd.Series([None if v is _ERROR else v for v in parsed], dtype=object)
+    if column.kind == "int":
+        values = [column.default if v is None or v is _ERROR else v for v in parsed]
+        return pd.Series(pd.array(values, dtype="Int64"), index=range(n))
+    if column.kind == "float":
+        return pd.Series(
+            [math.nan if v is None or v is _ERROR else float(v) for v in parsed], dtype="float64"
+        )
+    if column.kind == "date":
+        values = [np.datetime64("NaT") if v is None or v is _ERROR else v for v in parsed]
+        return pd.Series(np.array(values, dtype="datetime64[D]").astype("datetime64[ns]"))
+    raise AssertionError(column.kind)
+
+
+def working_days_between(start: np.datetime64, end: np.datetime64) -> int:
+    """Mon-Fri days in the inclusive interval [start, end].
+
+    >>> working_days_between(np.datetime64("2027-03-01"), np.datetime64("2027-03-14"))
+    10
+    """
+    return int(np.busday_count(np.datetime64(start, "D"), np.datetime64(end, "D") + 1))
+
+
+def _check_rows(raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Problem]) -> None:
+    source = raw.source
+    id_column = ID_COLUMNS.get(kind)
+    if id_column is not None:
+        ids = typed[id_column]
+        first_seen: dict[str, int] = {}
+        for position, value in enumerate(ids):
+            if not value:
+                continue
+            if value in first_seen:
+                problems.append(
+                    Problem(
+                        source,
+                        raw.row_number(position),
+                        id_column,
+                        f"duplicate id {value!r} (first at row {raw.row_number(first_seen[value])})",
+                    )
+                )
+            else:
+                first_seen[value] = position
+
+    if kind == "experts":
+        korean = typed["korean_experience"].to_numpy(dtype=object)
+        nationality = typed["nationality"].to_numpy(dtype=object)
+        typed["korean_experience"] = np.array(
+            [bool(k) if k is not None else n == "KR" for k, n in zip(korean, nationality, strict=True)], dtype=bool
+        )
+    elif kind == "requests":
+        typed["korean_experience"] = typed["korean_experience"].map(lambda v: bool(v) if v is not None else False)
+        typed["korean_experience"] = typed["korean_experience"].astype(bool)
+        _check_requests(raw, typed, problems)
+    elif kind == "cases":
+        for position, (start, end) in enumerate(zip(typed["year_start"], typed["year_end"], strict=True)):
+            if start is not pd.NA and end is not pd.NA and end < start:
+                problems.append(
+                    Problem(source, raw.row_number(position), "year_end", f"{end} is before year_start {start}")
+                )
+
+
+def _check_requests(raw: RawTable, typed: pd.DataFrame, problems: list[Problem]) -> None:
+    source = raw.source
+    starts = typed["window_start"].to_numpy()
+    ends = typed["window_end"].to_numpy()
+    days = typed["days"]
+    support = typed["support_type"]
+    regions = typed["region"].to_numpy(dtype=object).copy()
+    countries = typed["country"].to_numpy(dtype=object)
+    for position in range(len(typed)):
+        row = raw.row_number(position)
+        start, end = starts[position], ends[position]
+        has_start, has_end = not np.isnat(start), not np.isnat(end)
+        if has_start != has_end:
+            missing = "window_end" if has_start else "window_start"
+            problems.append(Problem(source, row, missing, "empty, but the other window date is given; give both"))
+        elif has_start and end < start:
+            problems.append(
+                Problem(
+                    source,
+                    row,
+                    "window_end",
+                    f"{str(end)[:10]} is before window_start {str(start)[:10]}",
+                )
+            )
+        need = days.iloc[position]
+        cap = SUPPORT_DAY_CAPS.get(support.iloc[position])
+        if need is not pd.NA:
+            if cap is not None and need > cap:
+                problems.append(
+                    Problem(
+                        source,
+                        row,
+                        "days",
+                        f"{need} working days is over the {support.iloc[position]} cap of {cap}",
+                    )
+                )
+            if has_start and has_end and end >= start:
+                available = working_days_between(start, end)
+                if need > available:
+                    problems.append(
+                        Problem(
+                            source,
+                            row,
+                            "days",
+                            f"{need} working days do not fit in the window {str(start)[:10]} to "
+                            f"{str(end)[:10]} ({available} working days)",
+                        )
+                    )
+        if not regions[position] and countries[position]:
+            regions[position] = country_region(countries[position]) or ""
+    typed["region"] = regions
+
+
+def check_references(
+    *,
+    experts: pd.DataFrame,
+    evidence: pd.DataFrame | None = None,
+    requests: pd.DataFrame | None = None,
+) -> None:
+    """Check that evidence rows and request exclusions name experts of the roster.
+
+    Rows are numbered as in the tables' files (validated tables remember their source in ``DataFrame.attrs``).
+
+    Raises
+    ------
+    InputError
+        One problem per unknown id, with its row and column.
+    """
+    known = set(experts["expert_id"])
+    problems: list[Problem] = []
+    if evidence is not None:
+        evidence_source = evidence.attrs.get("source", "evidence")
+        evidence_first_row = evidence.attrs.get("first_row", 1)
+        for position, expert_id in enumerate(evidence["expert_id"]):
+            if expert_id and expert_id not in known:
+                problems.append(
+                    Problem(
+                        evidence_source,
+                        evidence_first_row + position,
+                        "expert_id",
+                        f"unknown expert id {expert_id!r}: not in the roster",
+                    )
+                )
+    if requests is not None:
+        requests_source = requests.attrs.get("source", "requests")
+        requests_first_row = requests.attrs.get("first_row", 1)
+        for position, excluded in enumerate(requests["exclude_experts"]):
+            unknown: Sequence[str] = [e for e in excluded if e not in known]
+            if unknown:
+                problems.append(
+                    Problem(
+                        requests_source,
+                        requests_first_row + position,
+                        "exclude_experts",
+                        f"unknown expert id{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(map(repr, unknown))}: not in the roster",
+                    )
+                )
+    if problems:
+        raise InputError(problems)
