@@ -1,5 +1,39 @@
-"""gscp_match: match smart-city technical-assistance requests to experts and Korean benchmark cases."""
+"""gscp_match: match smart-city technical-assistance requests to experts and Korean benchmark cases.
+
+Quick start::
+
+    import gscp_match as gm
+    demo = gm.load_demo()
+    matcher = gm.Matcher().fit(demo.experts, evidence=demo.evidence)
+    result = matcher.shortlist(demo.requests, k=5)
+    result.experts.head()
+"""
 
 from __future__ import annotations
 
+from .catalog import Demo, load_cases, load_demo
+from .errors import InputError, ModelNotFoundError
+from .io import write_table
+from .matcher import Matcher, Shortlists
+from .scoring import COMPONENTS, FILTERS, Weights
+from .similarity import similarity
+from .validate import read_table, validate_table
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "COMPONENTS",
+    "FILTERS",
+    "Demo",
+    "InputError",
+    "Matcher",
+    "ModelNotFoundError",
+    "Shortlists",
+    "Weights",
+    "load_cases",
+    "load_demo",
+    "read_table",
+    "similarity",
+    "validate_table",
+    "write_table",
+]

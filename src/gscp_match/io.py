@@ -99,7 +99,7 @@ def read_raw(path: str | os.PathLike[str]) -> RawTable:
         raise
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{name}: is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+            f"{name}: is not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r}); "
             "save it as UTF-8 (Excel: 'CSV UTF-8')"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file

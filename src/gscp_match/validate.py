@@ -168,9 +168,7 @@ def _to_series(column: Column, parsed: list[object]) -> pd.Series:
         values = [column.default if v is None or v is _ERROR else v for v in parsed]
         return pd.Series(pd.array(values, dtype="Int64"), index=range(n))
     if column.kind == "float":
-        return pd.Series(
-            [math.nan if v is None or v is _ERROR else float(v) for v in parsed], dtype="float64"
-        )
+        return pd.Series([math.nan if v is None or v is _ERROR else float(v) for v in parsed], dtype="float64")
     if column.kind == "date":
         values = [np.datetime64("NaT") if v is None or v is _ERROR else v for v in parsed]
         return pd.Series(np.array(values, dtype="datetime64[D]").astype("datetime64[ns]"))
@@ -211,7 +209,8 @@ def _check_rows(raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Pr
         korean = typed["korean_experience"].to_numpy(dtype=object)
         nationality = typed["nationality"].to_numpy(dtype=object)
         typed["korean_experience"] = np.array(
-            [bool(k) if k is not None else n == "KR" for k, n in zip(korean, nationality, strict=True)], dtype=bool
+            [bool(k) if k is not None else n == "KR" for k, n in zip(korean, nationality, strict=True)],
+            dtype=bool,
         )
     elif kind == "requests":
         typed["korean_experience"] = typed["korean_experience"].map(lambda v: bool(v) if v is not None else False)

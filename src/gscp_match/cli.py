@@ -1,0 +1,228 @@
+"""Command line: ``gscp-match validate | generate | shortlist | demo``.
+
+Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
+Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+_EPILOG_EXIT = "exit codes: 0 ok, 1 input error, 2 usage error"
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gscp-match",
+        description="Match smart-city technical-assistance requests to experts and Korean benchmark cases.",
+        epilog=f"example:\n  gscp-match demo --out demo_out\n\n{_EPILOG_EXIT}",
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "validate",
+        help="check a table file against the data contract",
+        description="Check a table file (CSV, XLSX, Parquet, JSON) against the data contract.",
+        epilog="example:\n  gscp-match validate experts.csv --kind experts\n"
+        "  gscp-match validate evidence.csv --kind evidence --experts experts.csv\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("path", help="the file to check")
+    p.add_argument("--kind", required=True, choices=["experts", "evidence", "cases", "requests"])
+    p.add_argument("--experts", help="a roster to check evidence ids and request exclusions against")
+    p.set_defaults(run=_cmd_validate)
+
+    p = sub.add_parser(
+        "generate",
+        help="write a synthetic roster, evidence and round",
+        description="Write a synthetic (fictional) roster, evidence and request round, from a seed.",
+        epilog="example:\n  gscp-match generate --experts 5000 --requests 50 --seed 7 --out synthetic/\n\n"
+        + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("--experts", type=int, default=200, help="roster size (default 200)")
+    p.add_argument("--requests", type=int, default=12, help="requests in the round (default 12)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json"], default="csv")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(run=_cmd_generate)
+
+    p = sub.add_parser(
+        "shortlist",
+        help="shortlist experts and cases for a round of requests",
+        description="Shortlist experts and Korean benchmark cases for every request of a round.",
+        epilog="example:\n  gscp-match shortlist --requests round.csv --experts experts.csv "
+        "--evidence evidence.csv --top 10 --out results/\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    _add_matching_args(p)
+    p.add_argument("--top", type=int, default=10, help="experts per request (default 10)")
+    p.add_argument("--top-cases", type=int, default=5, help="cases per request (default 5)")
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json"], default="csv")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(run=_cmd_shortlist)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the main job on the bundled demo data",
+        description="Shortlist experts and cases for the bundled synthetic demo round and write the results.",
+        epilog="example:\n  gscp-match demo --out demo_out\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("--out", default="gscp_demo", help="output folder (default ./gscp_demo)")
+    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def _add_matching_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--requests", required=True, help="requests file")
+    p.add_argument("--experts", required=True, help="roster file")
+    p.add_argument("--evidence", help="evidence file (optional)")
+    p.add_argument("--cases", help="case catalog (default: the bundled Korean catalog)")
+    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
+    p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    from .io import write_table
+
+    return write_table(frame, path)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import check_references, read_table
+
+    table = read_table(args.path, args.kind)
+    if args.experts:
+        roster = read_table(args.experts, "experts")
+        if args.kind == "evidence":
+            check_references(experts=roster, evidence=table)
+        elif args.kind == "requests":
+            check_references(experts=roster, requests=table)
+    print(f"ok: {len(table)} rows")
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .synthetic import generate_round
+
+    if args.experts < 1 or args.requests < 1:
+        raise _Usage("--experts and --requests must be >= 1")
+    tables = generate_round(args.experts, args.requests, seed=args.seed)
+    out = Path(args.out)
+    for kind, frame in tables.items():
+        path = _write(frame, out / f"{kind}.{args.format}")
+        print(f"wrote {path} ({len(frame)} rows, synthetic)")
+    return EXIT_OK
+
+
+def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to keep --help fast
+    from .matcher import Matcher
+
+    cache = None if str(args.cache).lower() == "none" else args.cache
+    return Matcher(args.embedder, weights=args.weights, cache=cache, show_progress=False if args.quiet else None)
+
+
+def _cmd_shortlist(args: argparse.Namespace) -> int:
+    if args.top < 1 or args.top_cases < 0:
+        raise _Usage("--top must be >= 1 and --top-cases >= 0")
+    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
+    result = matcher.shortlist(args.requests, k=args.top, k_cases=args.top_cases)
+    out = Path(args.out)
+    written = [
+        _write(result.experts, out / f"expert_shortlist.{args.format}"),
+        _write(result.cases, out / f"case_shortlist.{args.format}"),
+        _write(result.filters, out / f"filters.{args.format}"),
+    ]
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .catalog import demo_paths
+
+    paths = demo_paths()
+    ns = argparse.Namespace(
+        requests=paths["requests"],
+        experts=paths["experts"],
+        evidence=paths["evidence"],
+        cases=None,
+        embedder=args.embedder,
+        weights=None,
+        cache="default",
+        quiet=args.quiet,
+        top=args.top,
+        top_cases=3,
+        format="csv",
+        out=args.out,
+    )
+    print(f"demo: synthetic roster and round from {paths['experts'].parent}")
+    _cmd_shortlist(ns)
+    print(f"done: results in {Path(args.out).resolve()}")
+    return EXIT_OK
+
+
+class _Usage(Exception):
+    """A usage error found after parsing."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gscp-match`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "quiet", False):
+        os.environ["GSCP_MATCH_QUIET"] = "1"
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except _Usage as exc:
+        print(f"gscp-match {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""The matcher: build once from a roster (and evidence, cases), then shortlist experts and cases for requests.
+
+>>> from gscp_match import Matcher, load_demo
+>>> demo = load_demo()
+>>> matcher = Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+>>> result = matcher.shortlist(demo.requests.head(2), k=3, k_cases=2)
+>>> result.experts[["request_id", "rank"]].shape
+(6, 2)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from . import scoring
+from .aggregate import AGGREGATION_METHODS
+from .arrays import (
+    COUNTRY_CODES,
+    LANGUAGE_CODES,
+    REGION_CODES,
+    THEME_CODES,
+    ExpertArrays,
+    RequestArrays,
+    one_hot,
+)
+from .cache import EmbeddingCache, encode_cached
+from .catalog import load_cases
+from .embed import Embedder, load_embedder
+from .explain import explain_cases, explain_experts
+from .lexical import LexicalIndex
+from .passages import explode_documents
+from .progress import progress_bar
+from .scoring import FILTERS, ScoringInputs, Weights
+from .texts import case_documents, expert_documents, request_texts
+from .validate import check_references, read_table, validate_table
+
+__all__ = ["Matcher", "Shortlists", "TableLike"]
+
+log = logging.getLogger(__name__)
+
+TableLike = pd.DataFrame | str | os.PathLike[str]
+
+
+def _table(value: TableLike, kind: str) -> pd.DataFrame:
+    if isinstance(value, pd.DataFrame):
+        return validate_table(value, kind)
+    return read_table(value, kind)
+
+
+def _requests_table(value: TableLike | Mapping[str, Any]) -> pd.DataFrame:
+    if isinstance(value, Mapping):
+        value = pd.DataFrame([dict(value)])
+    return _table(value, "requests")
+
+
+@dataclass(frozen=True, slots=True)
+class Shortlists:
+    """Shortlists for a set of requests.
+
+    Attributes
+    ----------
+    experts : DataFrame
+        ``request_id, rank, expert_id, name, score``, the components, ``free_days``, ``days_needed``, the
+        structured explanation columns and ``why``; ``rank`` starts at 1.
+    cases : DataFrame
+        ``request_id, rank, case_id, title, city, score``, components and ``why``.
+    filters : DataFrame
+        One row per request: ``request_id, eligible`` and, per hard filter, how many experts it removed.
+    """
+
+    experts: pd.DataFrame
+    cases: pd.DataFrame
+    filters: pd.DataFrame
+
+
+class Matcher:
+    """Shortlist experts and Korean benchmark cases for technical-assistance requests.
+
+    Parameters
+    ----------
+    embedder : Embedder, str or None
+        ``None``: the packaged all-MiniLM-L6-v2 (or ``$GSCP_MATCH_MODEL``); ``"hashing"``: a small deterministic
+        embedder without a model; a path: a local sentence-transformers model.
+    weights : Weights, mapping or path, optional
+        Component weights; default ``models/default_weights.json``.
+    cache : EmbeddingCache, path, "default" or None
+        Where embeddings are cached (``"default"``: ``$GSCP_MATCH_CACHE`` or the user cache folder; None: no cache).
+    aggregation : {"max", "mean", "topk"}
+        How an expert's texts (bio passages and evidence) aggregate.
+    lexical : bool
+        Add the TF-IDF signal.
+    holidays : sequence of dates
+        Days that are not working days (ISO strings or datetime64).
+    chunk_size : int
+        Experts scored at a time (memory is O(requests x chunk_size)).
+    show_progress : bool or None
+        Progress bars on long work; None: on unless ``GSCP_MATCH_QUIET=1``.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | str | os.PathLike[str] | None = None,
+        *,
+        weights: Weights | Mapping[str, float] | str | os.PathLike[str] | None = None,
+        cache: EmbeddingCache | str | os.PathLike[str] | None = "default",
+        aggregation: str = "max",
+        lexical: bool = True,
+        holidays: Sequence[str] | NDArray[np.datetime64] = (),
+        chunk_size: int = 16384,
+        show_progress: bool | None = None,
+    ) -> None:
+        if aggregation not in AGGREGATION_METHODS:
+            raise ValueError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.embedder_spec = embedder
+        self.weights = _weights(weights)
+        self.cache_spec = cache
+        self.aggregation = aggregation
+        self.lexical = lexical
+        self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
+        self.chunk_size = chunk_size
+        self.show_progress = show_progress
+        self._fitted = False
+
+    def __repr__(self) -> str:
+        state = f"{len(self.experts_)} experts, {len(self.cases_)} cases" if self._fitted else "not fitted"
+        return f"Matcher({state}, aggregation={self.aggregation!r}, lexical={self.lexical})"
+
+    # ------------------------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        experts: TableLike,
+        *,
+        evidence: TableLike | None = None,
+        cases: TableLike | None = None,
+    ) -> Matcher:
+        """Read and validate the roster, evidence and cases (default: the bundled Korean catalog), and embed them.
+
+        Embeddings are cached, so fitting again on an unchanged roster encodes nothing.
+        """
+        experts_table = _table(experts, "experts")
+        evidence_table = _table(evidence, "evidence") if evidence is not None else None
+        check_references(experts=experts_table, evidence=evidence_table)
+        cases_table = _table(cases, "cases") if cases is not None else load_cases()
+
+        self.embedder_ = load_embedder(self.embedder_spec)
+        self.cache_ = _cache(self.cache_spec)
+        self.experts_ = experts_table.sort_values("expert_id", kind="stable").reset_index(drop=True)
+        self.evidence_ = evidence_table
+        self.cases_ = cases_table.sort_values("case_id", kind="stable").reset_index(drop=True)
+        self.expert_arrays_ = ExpertArrays.from_table(self.experts_)
+        self.case_arrays_ = _case_roster(self.cases_)
+
+        count = self.embedder_.count_tokens
+        max_tokens = self.embedder_.max_tokens
+        self.expert_docs_ = expert_documents(self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count)
+        self.case_docs_ = case_documents(self.cases_, max_tokens=max_tokens, count_tokens=count)
+        self.expert_embeddings_ = self._encode(self.expert_docs_.passages)
+        self.case_embeddings_ = self._encode(self.case_docs_.passages)
+        if self.lexical:
+            self.lexical_index_: LexicalIndex | None = LexicalIndex.fit(
+                self.expert_docs_.passages + self.case_docs_.passages
+            )
+            n_expert_docs = len(self.expert_docs_.passages)
+            matrix = self.lexical_index_.document_matrix
+            self.expert_lexical_: sp.csr_matrix | None = matrix[:n_expert_docs]
+            self.case_lexical_: sp.csr_matrix | None = matrix[n_expert_docs:]
+        else:
+            self.lexical_index_ = self.expert_lexical_ = self.case_lexical_ = None
+        self._fitted = True
+        return self
+
+    def _encode(self, texts: list[str]) -> NDArray[np.float32]:
+        return encode_cached(self.embedder_, texts, cache=self.cache_)
+
+    def _check_fitted(self) -> None:
+        if not self._fitted:
+            raise RuntimeError("call Matcher.fit(experts, ...) before shortlisting")
+
+    # ------------------------------------------------------------------------------------------------------------
+    def embed_requests(self, requests: pd.DataFrame) -> NDArray[np.float32]:
+        """(n_requests, d) request embeddings; long requests are split into passages and their mean is used."""
+        self._check_fitted()
+        texts = request_texts(requests)
+        passages, owner, _ = explode_documents(
+            texts,
+            np.arange(len(texts), dtype=np.int64),
+            max_tokens=self.embedder_.max_tokens,
+            count_tokens=self.embedder_.count_tokens,
+        )
+        vectors = self._encode(passages)
+        sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
+        np.add.at(sums, owner, vectors)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+    def scoring_inputs(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, ScoringInputs]:
+        """The validated requests table and the scoring core's inputs against the roster."""
+        self._check_fitted()
+        table = _requests_table(requests)
+        check_references(experts=self.experts_, requests=table)
+        req = RequestArrays.from_table(table)
+        q = self.embed_requests(table)
+        lexical_q = self.lexical_index_.transform(request_texts(table)) if self.lexical_index_ is not None else None
+        inputs = ScoringInputs(
+            requests=req,
+            experts=self.expert_arrays_,
+            request_embeddings=q,
+            doc_embeddings=self.expert_embeddings_,
+            doc_offsets=self.expert_docs_.offsets,
+            request_lexical=lexical_q,
+            doc_lexical=self.expert_lexical_,
+            conflicts=scoring.conflict_matrix(req, self.expert_arrays_),
+            holidays=self.holidays,
+            aggregation=self.aggregation,
+        )
+        return table, inputs
+
+    def shortlist(self, requests: TableLike | Mapping[str, Any], *, k: int = 10, k_cases: int = 5) -> Shortlists:
+        """Top-``k`` experts and top-``k_cases`` Korean cases for each request, with explanations.
+
+        Parameters
+        ----------
+        requests : DataFrame, path, or a mapping for one request
+            Validated against the requests contract.
+        k, k_cases : int
+            Shortlist lengths (k_cases=0 skips cases).
+        """
+        table, inputs = self.scoring_inputs(requests)
+        with progress_bar(len(self.experts_), "scoring experts", enabled=self._progress(len(self.experts_))) as bar:
+            result = scoring.shortlist(
+                inputs, k=k, weights=self.weights, chunk_size=self.chunk_size, progress=bar.update
+            )
+        experts_frame = explain_experts(
+            table,
+            self.experts_,
+            inputs,
+            result,
+            weights=self.weights,
+            documents=self.expert_docs_,
+            evidence=self.evidence_,
+            lexical=self.lexical_index_,
+        )
+        filters = pd.DataFrame({"request_id": table["request_id"].to_numpy(), "eligible": result.eligible})
+        for i, name in enumerate(FILTERS):
+            filters[f"removed_{name}"] = result.filtered[:, i]
+        cases_frame = self._shortlist_cases(table, inputs, k_cases) if k_cases > 0 else _empty_cases()
+        return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
+
+    def _shortlist_cases(self, table: pd.DataFrame, inputs: ScoringInputs, k: int) -> pd.DataFrame:
+        req = _unconstrained(inputs.requests)
+        case_inputs = ScoringInputs(
+            requests=req,
+            experts=self.case_arrays_,
+            request_embeddings=inputs.request_embeddings,
+            doc_embeddings=self.case_embeddings_,
+            doc_offsets=self.case_docs_.offsets,
+            request_lexical=inputs.request_lexical,
+            doc_lexical=self.case_lexical_,
+            aggregation="max",
+        )
+        w = self.weights
+        case_weights = Weights(semantic=w.semantic, lexical=w.lexical, themes=w.themes)
+        result = scoring.shortlist(case_inputs, k=min(k, len(self.cases_)), weights=case_weights)
+        return explain_cases(table, self.cases_, case_inputs, result, weights=case_weights)
+
+    def _progress(self, n: int) -> bool:
+        if self.show_progress is not None:
+            return self.show_progress
+        return n > 20000 and os.environ.get("GSCP_MATCH_QUIET", "") != "1"
+
+
+def _weights(value: Weights | Mapping[str, float] | str | os.PathLike[str] | None) -> Weights:
+    if value is None:
+        return Weights.default()
+    if isinstance(value, Weights):
+        return value
+    if isinstance(value, Mapping):
+        return Weights.from_mapping(value)
+    return Weights.from_file(Path(value))
+
+
+def _cache(value: EmbeddingCache | str | os.PathLike[str] | None) -> EmbeddingCache | None:
+    if value is None or isinstance(value, EmbeddingCache):
+        return value
+    if value == "default":
+        return EmbeddingCache()
+    return EmbeddingCache(value)
+
+
+def _case_roster(cases: pd.DataFrame) -> ExpertArrays:
+    """Cases as an ExpertArrays with only themes: no calendars, languages, rates or conflicts."""
+    n = len(cases)
+    empty = sp.csr_matrix((n, len(COUNTRY_CODES)), dtype=np.float32)
+    return ExpertArrays(
+        ids=cases["case_id"].to_numpy(dtype=object),
+        korean=np.zeros(n, dtype=bool),
+        day_rate=np.full(n, np.nan),
+        capacity=np.ones(n, dtype=np.int64),
+        themes=one_hot(cases["themes"], THEME_CODES),
+        languages=sp.csr_matrix((n, len(LANGUAGE_CODES)), dtype=np.float32),
+        regions=sp.csr_matrix((n, len(REGION_CODES)), dtype=np.float32),
+        countries=empty,
+        busy_offsets=np.zeros(n + 1, dtype=np.int64),
+        busy_start=np.zeros(0, dtype=np.int64),
+        busy_end=np.zeros(0, dtype=np.int64),
+        conflict_vocabulary=(),
+        conflicts=sp.csr_matrix((n, 0), dtype=np.float32),
+    )
+
+
+def _unconstrained(req: RequestArrays) -> RequestArrays:
+    """The requests without calendars, languages, budgets or conflicts: for ranking cases."""
+    n = len(req)
+    return RequestArrays(
+        ids=req.ids,
+        days=np.zeros(n, dtype=np.int64),
+        has_window=np.zeros(n, dtype=bool),
+        window_start=np.zeros(n, dtype=np.int64),
+        window_end=np.zeros(n, dtype=np.int64),
+        wants_korean=np.zeros(n, dtype=bool),
+        budget=np.full(n, np.nan),
+        experts_needed=req.experts_needed,
+        themes=req.themes,
+        languages=sp.csr_matrix(req.languages.shape, dtype=np.float32),
+        region=np.full(n, -1, dtype=np.int64),
+        country=np.full(n, -1, dtype=np.int64),
+        conflict_tokens=tuple(() for _ in range(n)),
+        exclude=tuple(() for _ in range(n)),
+    )
+
+
+def _empty_cases() -> pd.DataFrame:
+    return pd.DataFrame(columns=["request_id", "rank", "case_id", "title", "city", "score", "why"])
