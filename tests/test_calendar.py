@@ -34,9 +34,7 @@ def ref_is_workday(day: int, holidays: set[int]) -> bool:
     return (EPOCH + dt.timedelta(days=day)).weekday() < 5 and day not in holidays
 
 
-def ref_is_free(
-    day: int, intervals: list[tuple[int, int]], holidays: set[int], origin: int, horizon: int
-) -> bool:
+def ref_is_free(day: int, intervals: list[tuple[int, int]], holidays: set[int], origin: int, horizon: int) -> bool:
     if not origin <= day < origin + horizon:
         return False
     return ref_is_workday(day, holidays) and not any(s <= day <= e for s, e in intervals)
@@ -47,9 +45,7 @@ def ref_free_in_window(start, end, intervals, holidays, origin, horizon) -> int:
 
 
 def ref_working_in_window(start, end, holidays, origin, horizon) -> int:
-    return sum(
-        ref_is_workday(d, holidays) for d in range(max(start, origin), min(end, origin + horizon - 1) + 1)
-    )
+    return sum(ref_is_workday(d, holidays) for d in range(max(start, origin), min(end, origin + horizon - 1) + 1))
 
 
 # ---------------------------------------------------------------- strategies
@@ -112,9 +108,7 @@ def expert_selections(n: int):
 def build(roster, experts=slice(None)):
     offsets = busy_owner_offsets(roster["owner"], len(roster["per_expert"]))
     workdays = working_day_mask(roster["origin"], roster["horizon"], roster["holidays"])
-    prefix = free_prefix(
-        offsets, roster["starts"], roster["ends"], experts, origin=roster["origin"], workdays=workdays
-    )
+    prefix = free_prefix(offsets, roster["starts"], roster["ends"], experts, origin=roster["origin"], workdays=workdays)
     return offsets, workdays, prefix
 
 
@@ -210,9 +204,7 @@ def test_chunked_free_days_equal_all_at_once(data, roster, chunk):
     parts = []
     for lo in range(0, n, chunk):
         sl = slice(lo, min(lo + chunk, n))
-        chunk_prefix = free_prefix(
-            offsets, roster["starts"], roster["ends"], sl, origin=origin, workdays=workdays
-        )
+        chunk_prefix = free_prefix(offsets, roster["starts"], roster["ends"], sl, origin=origin, workdays=workdays)
         np.testing.assert_array_equal(chunk_prefix, prefix[sl])
         parts.append(window_free_days(chunk_prefix, starts, ends, origin=origin))
     chunked = np.concatenate(parts, axis=1) if parts else np.zeros((len(starts), 0), dtype=np.int32)
@@ -227,9 +219,7 @@ def test_window_working_days_matches_loop(data, roster):
     workdays = working_day_mask(origin, horizon, roster["holidays"])
     working = window_working_days(starts, ends, origin=origin, workdays=workdays)
     assert working.dtype == np.int32 and working.shape == starts.shape
-    expected = [
-        ref_working_in_window(s, e, holidays, origin, horizon) for s, e in zip(starts, ends, strict=True)
-    ]
+    expected = [ref_working_in_window(s, e, holidays, origin, horizon) for s, e in zip(starts, ends, strict=True)]
     assert working.tolist() == expected
 
 
@@ -248,9 +238,7 @@ def test_free_days_between_matches_loop(data, roster):
     assert free.dtype == np.int32 and free.shape == starts.shape
     for j in range(len(starts)):
         intervals = roster["per_expert"][order[rows[j]]]
-        assert free[j] == ref_free_in_window(
-            int(starts[j]), int(ends[j]), intervals, holidays, origin, horizon
-        )
+        assert free[j] == ref_free_in_window(int(starts[j]), int(ends[j]), intervals, holidays, origin, horizon)
 
 
 @SETTINGS
@@ -300,9 +288,7 @@ def test_free_prefix_rejects_mismatched_inputs():
 )
 def test_horizon_for_covers_valid_windows(starts, lengths, margin):
     ends = [s + length if s >= 0 else -1 for s, length in zip(starts, lengths[: len(starts)], strict=True)]
-    origin, horizon = horizon_for(
-        np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), margin=margin
-    )
+    origin, horizon = horizon_for(np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), margin=margin)
     assert horizon >= 1
     valid = [(s, e) for s, e in zip(starts, ends, strict=True) if s >= 0 and e >= 0]
     if valid:

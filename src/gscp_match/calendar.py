@@ -217,9 +217,7 @@ def free_prefix(
     else:
         rows = _as_days(experts, "experts").ravel()
         if rows.size and (rows.min() < 0 or rows.max() >= n_experts):
-            raise InputError(
-                f"experts: expected positions in [0, {n_experts}), got {int(rows.min())}..{rows.max()}"
-            )
+            raise InputError(f"experts: expected positions in [0, {n_experts}), got {int(rows.min())}..{rows.max()}")
     horizon = workdays.size
     width = horizon + 1
     n_chunk = rows.size
@@ -237,9 +235,7 @@ def free_prefix(
 
     # Difference array over (row, day), flattened so bincount does the scatter-add.
     size = n_chunk * width
-    diff = np.bincount(row_of * width + start, minlength=size) - np.bincount(
-        row_of * width + end + 1, minlength=size
-    )
+    diff = np.bincount(row_of * width + start, minlength=size) - np.bincount(row_of * width + end + 1, minlength=size)
     coverage = np.cumsum(diff.reshape(n_chunk, width)[:, :horizon], axis=1)
     free = workdays & (coverage == 0)
     prefix = np.zeros((n_chunk, width), dtype=np.int32)
@@ -357,9 +353,7 @@ def free_days_between(
     if not rows.shape == start.shape == end.shape:
         raise InputError(f"experts/start/end: shapes differ, {rows.shape}, {start.shape} and {end.shape}")
     if rows.size and (rows.min() < 0 or rows.max() >= prefix.shape[0]):
-        raise InputError(
-            f"experts: expected prefix rows in [0, {prefix.shape[0]}), got {rows.min()}..{rows.max()}"
-        )
+        raise InputError(f"experts: expected prefix rows in [0, {prefix.shape[0]}), got {rows.min()}..{rows.max()}")
     a, b = _clip_window(start, end, origin, prefix.shape[1] - 1)
     return (prefix[rows, b] - prefix[rows, a]).astype(np.int32, copy=False)
 
@@ -447,13 +441,9 @@ def place_days(
     end = _as_days(jobs_end, "jobs_end").ravel()
     need = _as_days(jobs_days, "jobs_days").ravel()
     if not start.shape == end.shape == need.shape:
-        raise InputError(
-            f"jobs_start/jobs_end/jobs_days: shapes differ, {start.shape}, {end.shape}, {need.shape}"
-        )
+        raise InputError(f"jobs_start/jobs_end/jobs_days: shapes differ, {start.shape}, {end.shape}, {need.shape}")
     if need.size and need.min() < 0:
-        raise InputError(
-            f"jobs_days: expected non-negative day counts, job {int(np.argmin(need))} has {need.min()}"
-        )
+        raise InputError(f"jobs_days: expected non-negative day counts, job {int(np.argmin(need))} has {need.min()}")
     free_days = origin + np.flatnonzero(free_mask).astype(np.int64)
     remaining = need.copy()
     given: list[list[int]] = [[] for _ in range(need.size)]

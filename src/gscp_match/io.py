@@ -8,6 +8,8 @@ a temporary file in the same folder, then a rename, so a failed run never leaves
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import tempfile
@@ -15,9 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .schema import cell_text
 
 __all__ = ["RawTable", "read_raw", "write_table", "atomic_path", "FORMATS", "format_of"]
 
@@ -62,6 +66,7 @@ class RawTable:
     source: str
     frame: pd.DataFrame
     first_row: int
+    row_numbers: np.ndarray | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, source: str = "table", first_row: int = 1) -> RawTable:
@@ -71,7 +76,9 @@ class RawTable:
         return cls(source=source, frame=frame, first_row=first_row)
 
     def row_number(self, position: int) -> int:
-        """The row number a user sees for the ``position``-th row of ``frame``."""
+        """The row number a user sees for the ``position``-th row of ``frame`` (blank rows still count)."""
+        if self.row_numbers is not None:
+            return int(self.row_numbers[position])
         return self.first_row + position
 
 
@@ -109,23 +116,38 @@ def read_raw(path: str | os.PathLike[str]) -> RawTable:
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.shape[1] == 0:
         raise InputError(f"{name}: the file has no columns; expected a header row")
+    first_row = 2 if fmt in ("csv", "xlsx") else 1
+    # Blank rows are dropped, but rows keep the numbers the user sees in the file.
+    blank = frame.map(lambda v: cell_text(v) == "").all(axis=1).to_numpy() if len(frame) else np.zeros(0, bool)
+    row_numbers = first_row + np.flatnonzero(~blank)
+    frame = frame.loc[~blank].reset_index(drop=True)
     if len(frame) == 0:
         raise InputError(f"{name}: the file has a header but no data rows")
-    first_row = 2 if fmt in ("csv", "xlsx") else 1
-    return RawTable(source=name, frame=frame, first_row=first_row)
+    return RawTable(source=name, frame=frame, first_row=first_row, row_numbers=row_numbers)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     with path.open("rb") as f:
-        f.read().decode("utf-8-sig")  # raises UnicodeDecodeError with the byte position
+        text = f.read().decode("utf-8-sig")  # raises UnicodeDecodeError with the byte position
+    header = next(csv.reader(io.StringIO(text)), [])
+    _check_header(path.name, [h.strip() for h in header])
     return pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=True
+        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
     )
 
 
+def _check_header(name: str, header: list[str]) -> None:
+    seen: set[str] = set()
+    for column in header:
+        if column in seen and column:
+            raise InputError(f"{name}: column {column!r} appears more than once in the header")
+        seen.add(column)
+
+
 def _read_xlsx(path: Path) -> pd.DataFrame:
-    frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-    return frame.dropna(how="all")
+    frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl", keep_default_na=False, na_filter=False)
+    _check_header(path.name, [str(c).strip() for c in frame.columns])
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -193,12 +215,30 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name
     out = to_file_form(frame)
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            out.to_csv(tmp, index=False, encoding="utf-8")
+            # Quote every text cell: a bare carriage return inside a cell must not end the row.
+            out.to_csv(tmp, index=False, encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC)
         elif fmt == "xlsx":
-            out.to_excel(tmp, index=False, sheet_name=sheet_name, engine="openpyxl")
+            _write_xlsx(out, tmp, sheet_name)
         elif fmt == "parquet":
             out.to_parquet(tmp, index=False)
         else:
             records = out.to_dict(orient="records")
             tmp.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str) -> None:
+    """Every cell as a text cell: a value starting with '=' stays text, never a formula."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = sheet_name[:31]
+    sheet.append([str(c) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    sheet.freeze_panes = "A2"
+    book.save(path)

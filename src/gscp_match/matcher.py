@@ -41,6 +41,7 @@ from .lexical import LexicalIndex
 from .passages import explode_documents
 from .progress import progress_bar
 from .scoring import FILTERS, ScoringInputs, Weights
+from .similarity import DEFAULT_PASSAGE_TOKENS
 from .texts import case_documents, expert_documents, request_texts
 from .validate import check_references, read_table, validate_table
 
@@ -163,7 +164,7 @@ class Matcher:
         self.case_arrays_ = _case_roster(self.cases_)
 
         count = self.embedder_.count_tokens
-        max_tokens = self.embedder_.max_tokens
+        max_tokens = self._passage_tokens()
         self.expert_docs_ = expert_documents(self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count)
         self.case_docs_ = case_documents(self.cases_, max_tokens=max_tokens, count_tokens=count)
         self.expert_embeddings_ = self._encode(self.expert_docs_.passages)
@@ -181,6 +182,10 @@ class Matcher:
         self._fitted = True
         return self
 
+    def _passage_tokens(self) -> int:
+        # MiniLM was trained on 128-token inputs: shorter passages keep a late sentence of a long bio visible.
+        return min(self.embedder_.max_tokens, DEFAULT_PASSAGE_TOKENS)
+
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         return encode_cached(self.embedder_, texts, cache=self.cache_)
 
@@ -196,7 +201,7 @@ class Matcher:
         passages, owner, _ = explode_documents(
             texts,
             np.arange(len(texts), dtype=np.int64),
-            max_tokens=self.embedder_.max_tokens,
+            max_tokens=self._passage_tokens(),
             count_tokens=self.embedder_.count_tokens,
         )
         vectors = self._encode(passages)

@@ -297,6 +297,8 @@ def cell_text(value: object) -> str:
 def _list_to_text(value: object) -> str:
     if isinstance(value, tuple | list | np.ndarray):
         return ";".join(cell_text(v) for v in value)
+    if isinstance(value, str):
+        return value  # text is written as it is (contract columns are already stripped)
     return cell_text(value)
 
 

@@ -79,7 +79,7 @@ def validate_table(raw: RawTable | pd.DataFrame, kind: str) -> pd.DataFrame:
         if extra not in typed.columns:
             typed[extra] = frame[extra].to_numpy(dtype=object)
 
-    _check_rows(raw, kind, typed, problems)
+    _check_rows(raw, kind, typed, problems, given=_given(frame, ("window_start", "window_end")))
     if problems:
         order = {c.name: i for i, c in enumerate(columns)}
         problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", -1)))
@@ -184,7 +184,22 @@ def working_days_between(start: np.datetime64, end: np.datetime64) -> int:
     return int(np.busday_count(np.datetime64(start, "D"), np.datetime64(end, "D") + 1))
 
 
-def _check_rows(raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Problem]) -> None:
+def _given(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Per column, whether each raw cell was non-empty (a bad value is given, just not valid)."""
+    n = len(frame)
+    return {
+        c: (
+            np.array([cell_text(v) != "" for v in frame[c].to_numpy(dtype=object)], dtype=bool)
+            if c in frame.columns
+            else np.zeros(n, dtype=bool)
+        )
+        for c in columns
+    }
+
+
+def _check_rows(
+    raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Problem], *, given: dict[str, np.ndarray]
+) -> None:
     source = raw.source
     id_column = ID_COLUMNS.get(kind)
     if id_column is not None:
@@ -215,7 +230,7 @@ def _check_rows(raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Pr
     elif kind == "requests":
         typed["korean_experience"] = typed["korean_experience"].map(lambda v: bool(v) if v is not None else False)
         typed["korean_experience"] = typed["korean_experience"].astype(bool)
-        _check_requests(raw, typed, problems)
+        _check_requests(raw, typed, problems, given)
     elif kind == "cases":
         for position, (start, end) in enumerate(zip(typed["year_start"], typed["year_end"], strict=True)):
             if start is not pd.NA and end is not pd.NA and end < start:
@@ -224,7 +239,7 @@ def _check_rows(raw: RawTable, kind: str, typed: pd.DataFrame, problems: list[Pr
                 )
 
 
-def _check_requests(raw: RawTable, typed: pd.DataFrame, problems: list[Problem]) -> None:
+def _check_requests(raw: RawTable, typed: pd.DataFrame, problems: list[Problem], given: dict[str, np.ndarray]) -> None:
     source = raw.source
     starts = typed["window_start"].to_numpy()
     ends = typed["window_end"].to_numpy()
@@ -236,10 +251,10 @@ def _check_requests(raw: RawTable, typed: pd.DataFrame, problems: list[Problem])
         row = raw.row_number(position)
         start, end = starts[position], ends[position]
         has_start, has_end = not np.isnat(start), not np.isnat(end)
-        if has_start != has_end:
-            missing = "window_end" if has_start else "window_start"
+        if given["window_start"][position] != given["window_end"][position]:
+            missing = "window_end" if given["window_start"][position] else "window_start"
             problems.append(Problem(source, row, missing, "empty, but the other window date is given; give both"))
-        elif has_start and end < start:
+        elif has_start and has_end and end < start:
             problems.append(
                 Problem(
                     source,
