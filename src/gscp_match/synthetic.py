@@ -1268,7 +1268,8 @@ def _fill(
     n = len(choice)
     if active is not None:
         choice = np.where(active, choice, -1)
-    order = np.argsort(choice, kind="stable")
+    # Few templates: a stable sort of small integers is a radix sort.
+    order = np.argsort(choice.astype(np.int16), kind="stable")
     bounds = np.searchsorted(choice[order], np.arange(-1, len(templates) + 1))
     chunks = [pa.nulls(int(bounds[1] - bounds[0]), _STR)]
     for t, template in enumerate(templates):
@@ -1878,7 +1879,11 @@ def generate_requests(
     # Languages: English mostly, the local working language sometimes, sometimes nothing asked.
     local = _COUNTRY_WORK_LANG[country]
     lang_idx = np.stack([np.full(n, _LANG_INDEX["en"]), np.maximum(local, 0)], axis=1)
-    lang_valid = np.stack([rng.random(n) < 0.85, (local >= 0) & (rng.random(n) < 0.35)], axis=1)
+    asks_english = rng.random(n) < 0.85
+    # A smaller language is asked for only beside English; French, Spanish, Portuguese, Russian or Arabic alone.
+    lingua_franca = np.isin(local, [_LANG_INDEX[c] for c in ("fr", "es", "pt", "ru", "ar")])
+    asks_local = (local >= 0) & (rng.random(n) < 0.35) & (asks_english | lingua_franca)
+    lang_valid = np.stack([asks_english, asks_local], axis=1)
 
     korean = rng.random(n) < 0.2
     experts_needed = 1 + (rng.random(n) < 0.15).astype(np.int64)
@@ -2071,8 +2076,8 @@ _SHOWCASE_REQUESTS: tuple[dict[str, str], ...] = (
         "practice_group": "Transport",
         "support_type": "OS",
         "days": "45",
-        "window_start": "2027-04-01",
-        "window_end": "2027-07-30",
+        "window_start": "2027-03-15",
+        "window_end": "2027-06-25",
         "languages": "en",
         "themes": "public_transport;mobility;data_platform",
         "korean_experience": "false",
@@ -2080,6 +2085,42 @@ _SHOWCASE_REQUESTS: tuple[dict[str, str], ...] = (
         "budget_usd": "70000",
     },
 )
+
+
+def _answerable(requests: pd.DataFrame, experts: pd.DataFrame) -> list[bool]:
+    """Whether some expert shares a theme, speaks every language asked and is free on enough working days.
+
+    A plain loop: it only serves the small demo.
+    """
+
+    def items(cell: str) -> set[str]:
+        return set(cell.split(";")) if cell else set()
+
+    roster = [
+        (items(themes), items(languages), [tuple(iv.split("/")) for iv in items(busy)])
+        for themes, languages, busy in zip(experts["themes"], experts["languages"], experts["busy"], strict=True)
+    ]
+    out = []
+    for themes, languages, first, last, days in zip(
+        requests["themes"],
+        requests["languages"],
+        requests["window_start"],
+        requests["window_end"],
+        requests["days"],
+        strict=True,
+    ):
+        window = np.arange(np.datetime64(first), np.datetime64(last) + 1, dtype="datetime64[D]")
+        # ISO dates compare as strings.
+        working = window[np.is_busday(window)].astype(str).tolist()
+        out.append(
+            any(
+                items(themes) & expert_themes
+                and items(languages) <= expert_languages
+                and sum(not any(b <= d <= e for b, e in busy) for d in working) >= int(days)
+                for expert_themes, expert_languages, busy in roster
+            )
+        )
+    return out
 
 
 def demo_round(seed: int | np.random.Generator = 2027) -> dict[str, pd.DataFrame]:
@@ -2101,12 +2142,16 @@ def demo_round(seed: int | np.random.Generator = 2027) -> dict[str, pd.DataFrame
     >>> demo["requests"].loc[1, "city"]
     'Ulaanbaatar'
     """
-    tables = generate_round(200, 9, seed=seed, round="DEMO", start="2027-01-01", months=12, request_months=6)
+    # Draw spare requests and keep the first nine that some demo expert could take, so that each demo request has
+    # an answer worth showing.
+    tables = generate_round(200, 40, seed=seed, round="DEMO", start="2027-01-01", months=12, request_months=6)
+    answerable = _answerable(tables["requests"], tables["experts"])
+    generated = tables["requests"][answerable].head(12 - len(_SHOWCASE_REQUESTS))
     showcase = pd.DataFrame(
         [{**row, "exclude_experts": "", "round": "DEMO", "synthetic": "true"} for row in _SHOWCASE_REQUESTS],
         columns=list(REQUEST_COLUMNS),
         dtype=str,
     )
-    requests = pd.concat([showcase, tables["requests"]], ignore_index=True)
+    requests = pd.concat([showcase, generated], ignore_index=True)
     requests["request_id"] = pd.Series([f"DEMO-{i:03d}" for i in range(1, len(requests) + 1)], dtype=str)
     return {**tables, "requests": requests.astype(str)}
