@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from gscp_match.errors import InputError, ModelNotFoundError
+from gscp_match.errors import InputError, ModelNotFoundError, check_texts
 
 __all__ = [
     "Embedder",
@@ -85,16 +85,6 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
         """Number of word pieces of each text, special tokens included: shape ``(n,)`` int64."""
         ...
-
-
-def _check_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise InputError("texts must be a sequence of strings, not a single string")
-    out = list(texts)
-    bad = [i for i, t in enumerate(out) if not isinstance(t, str)]
-    if bad:
-        raise InputError(f"texts[{bad[0]}] is {type(out[bad[0]]).__name__}, expected str")
-    return out
 
 
 def _force_offline() -> None:
@@ -296,7 +286,7 @@ class SentenceTransformerEmbedder:
             L2-normalised rows. Texts longer than :attr:`max_tokens` are truncated by the model; split them
             first with :func:`gscp_match.passages.split_passages`.
         """
-        items = _check_texts(texts)
+        items = check_texts(texts)
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
@@ -310,7 +300,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
         """Word pieces per text, special tokens included (no truncation): shape ``(n,)`` int64."""
-        items = _check_texts(texts)
+        items = check_texts(texts)
         if not items:
             return np.zeros(0, dtype=np.int64)
         encoded = self.model.tokenizer(items, add_special_tokens=True, truncation=False, padding=False, verbose=False)
@@ -368,7 +358,7 @@ class HashingEmbedder:
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed texts: shape ``(n, d)`` float32 with unit-norm rows."""
-        items = _check_texts(texts)
+        items = check_texts(texts)
         out = np.zeros((len(items), self.dimension), dtype=np.float64)
         for row, text in enumerate(items):
             words = _WORD.findall(text.lower())
@@ -388,7 +378,7 @@ class HashingEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
         """Whitespace-separated words per text: shape ``(n,)`` int64."""
-        items = _check_texts(texts)
+        items = check_texts(texts)
         return np.fromiter((len(t.split()) for t in items), dtype=np.int64, count=len(items))
 
 

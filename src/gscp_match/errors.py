@@ -6,9 +6,10 @@ all problems in a file as :class:`Problem` records and raises them together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["InputError", "Problem", "ModelNotFoundError", "MAX_REPORTED_PROBLEMS"]
+__all__ = ["InputError", "Problem", "ModelNotFoundError", "MAX_REPORTED_PROBLEMS", "check_texts"]
 
 #: How many problems an :class:`InputError` lists before it only counts the rest.
 MAX_REPORTED_PROBLEMS = 20
@@ -63,3 +64,18 @@ class InputError(ValueError):
 
 class ModelNotFoundError(InputError):
     """The sentence-transformers model could not be found locally (nothing is ever downloaded)."""
+
+
+def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
+    """``texts`` as a list, or an :class:`InputError` when it is a single string or holds a non-string.
+
+    >>> check_texts(("a", "b"))
+    ['a', 'b']
+    """
+    if isinstance(texts, str):
+        raise InputError(f"{what} must be a sequence of strings, not a single string")
+    items = list(texts)
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise InputError(f"{what}[{i}] is {type(t).__name__}, expected str")
+    return items

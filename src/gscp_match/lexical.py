@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from gscp_match.errors import InputError
+from gscp_match.errors import InputError, check_texts
 
 __all__ = ["LexicalIndex", "similarity_block", "tokenize"]
 
@@ -41,16 +41,6 @@ def tokenize(text: str) -> list[str]:
         if "-" in token:
             tokens.extend(part for part in token.split("-") if len(part) > 1)
     return tokens
-
-
-def _check_texts(texts: Sequence[str], what: str) -> list[str]:
-    if isinstance(texts, str):
-        raise InputError(f"{what} must be a sequence of strings, not a single string")
-    items = list(texts)
-    for i, t in enumerate(items):
-        if not isinstance(t, str):
-            raise InputError(f"{what}[{i}] is {type(t).__name__}, expected str")
-    return items
 
 
 def similarity_block(
@@ -144,7 +134,7 @@ class LexicalIndex:
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        items = _check_texts(documents, "documents")
+        items = check_texts(documents, "documents")
         vectorizer = TfidfVectorizer(
             lowercase=True,
             tokenizer=tokenize,
@@ -178,7 +168,7 @@ class LexicalIndex:
         scipy.sparse.csr_matrix of float32, shape (n, n_terms)
             L2-normalised rows (all-zero for a text with no known term).
         """
-        items = _check_texts(texts, "texts")
+        items = check_texts(texts, "texts")
         if self.vectorizer is None:
             return sp.csr_matrix((len(items), 0), dtype=np.float32)
         return sp.csr_matrix(self.vectorizer.transform(items), dtype=np.float32)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from gscp_match.aggregate import aggregate, owner_offsets
 from gscp_match.cache import EmbeddingCache, encode_cached
 from gscp_match.embed import Embedder, load_embedder
-from gscp_match.errors import InputError
+from gscp_match.errors import InputError, check_texts
 from gscp_match.lexical import LexicalIndex
 from gscp_match.passages import explode_documents
 
@@ -35,16 +35,6 @@ DEFAULT_LEXICAL_WEIGHT = 0.3
 #: sentence after 400+ tokens of unrelated bio scored 0.14 against its query in 256-token passages and 0.22
 #: in 128-token ones (0.03 truncated, 0.70 alone).
 DEFAULT_PASSAGE_TOKENS = 128
-
-
-def _check_texts(texts: Sequence[str], what: str) -> list[str]:
-    if isinstance(texts, str):
-        raise InputError(f"{what} must be a sequence of strings, not a single string")
-    items = list(texts)
-    for i, t in enumerate(items):
-        if not isinstance(t, str):
-            raise InputError(f"{what}[{i}] is {type(t).__name__}, expected str")
-    return items
 
 
 def _passage_embeddings(
@@ -89,8 +79,8 @@ def dense_similarity(
     ndarray of float32, shape (n_queries, n_documents)
         In ``[-1, 1]``.
     """
-    query_items = _check_texts(queries, "queries")
-    doc_items = _check_texts(documents, "documents")
+    query_items = check_texts(queries, "queries")
+    doc_items = check_texts(documents, "documents")
     max_tokens = min(int(passage_tokens), int(embedder.max_tokens))
     q_vectors, q_offsets = _passage_embeddings(embedder, query_items, cache, max_tokens)
     d_vectors, d_offsets = _passage_embeddings(embedder, doc_items, cache, max_tokens)
@@ -151,8 +141,8 @@ def similarity(
     weight = float(lexical_weight)
     if not 0.0 <= weight <= 1.0:
         raise InputError(f"lexical_weight must lie in [0, 1], got {lexical_weight!r}")
-    query_items = _check_texts(queries, "queries")
-    doc_items = _check_texts(documents, "documents")
+    query_items = check_texts(queries, "queries")
+    doc_items = check_texts(documents, "documents")
     shape = (len(query_items), len(doc_items))
     if 0 in shape:
         return np.zeros(shape, dtype=np.float32)
