@@ -244,28 +244,28 @@ def _row_share(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.diags(scale) @ matrix
 
 
+def _half_one_hot(index: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The distinct codes used (``index >= 0``) and a (n, n_used) matrix with 0.5 at each row's code."""
+    has = index >= 0
+    used = np.unique(index[has])
+    matrix = np.zeros((index.size, used.size))
+    matrix[np.flatnonzero(has), np.searchsorted(used, index[has])] = 0.5
+    return used, matrix
+
+
 def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
     req, exp = inputs.requests, inputs.experts
-    n_req = len(req)
     blocks_r: list[NDArray[np.float64]] = []
     blocks_e: list[sp.spmatrix] = []
 
     blocks_r.append(weights.themes * _row_share(req.themes).toarray())
     blocks_e.append(exp.themes)
 
-    # Geography: one column per country and region that some request names.
-    countries = np.unique(req.country[req.country >= 0])
-    country_r = np.zeros((n_req, countries.size))
-    has_country = req.country >= 0
-    country_r[np.flatnonzero(has_country), np.searchsorted(countries, req.country[has_country])] = 0.5
-    blocks_r.append(weights.geography * country_r)
-    blocks_e.append(exp.countries[:, countries])
-    regions = np.unique(req.region[req.region >= 0])
-    region_r = np.zeros((n_req, regions.size))
-    has_region = req.region >= 0
-    region_r[np.flatnonzero(has_region), np.searchsorted(regions, req.region[has_region])] = 0.5
-    blocks_r.append(weights.geography * region_r)
-    blocks_e.append(exp.regions[:, regions])
+    # Geography: one column per country and region that some request names, 0.5 each.
+    for request_index, expert_matrix in ((req.country, exp.countries), (req.region, exp.regions)):
+        used, request_half = _half_one_hot(request_index)
+        blocks_r.append(weights.geography * request_half)
+        blocks_e.append(expert_matrix[:, used])
 
     languages = np.unique(req.languages.indices)
     request_languages = req.languages[:, languages]
