@@ -308,7 +308,7 @@ class _Windows:
     workdays: NDArray[np.bool_]
     start: NDArray[np.int64]  # (n_windows,) distinct windows
     end: NDArray[np.int64]
-    of_request: NDArray[np.int64]  # (n_req,) window index, -1 without a window
+    of_request: NDArray[np.int64]  # (n_req,) window index; n_windows (a row of "always free") without a window
     need: NDArray[np.int64]  # (n_req,) days needed, at least 1
 
 
@@ -317,7 +317,7 @@ def _windows(inputs: ScoringInputs) -> _Windows:
     has = req.has_window
     pairs = np.stack([req.window_start[has], req.window_end[has]], axis=1)
     distinct, inverse = np.unique(pairs, axis=0, return_inverse=True) if has.any() else (np.zeros((0, 2)), None)
-    of_request = np.full(len(req), -1, dtype=np.int64)
+    of_request = np.full(len(req), distinct.shape[0], dtype=np.int64)
     if inverse is not None:
         of_request[has] = np.asarray(inverse).ravel()
     start = distinct[:, 0].astype(np.int64)
@@ -328,12 +328,11 @@ def _windows(inputs: ScoringInputs) -> _Windows:
 
 
 def _free_days(inputs: ScoringInputs, windows: _Windows, start: int, stop: int) -> NDArray[np.int32]:
-    """(n_requests, stop - start) free working days; requests without a window get a large number."""
+    """(n_requests, stop - start) free working days; requests without a window get int32 max."""
     exp = inputs.experts
-    n_req = len(inputs.requests)
-    out = np.full((n_req, stop - start), np.iinfo(np.int32).max, dtype=np.int32)
+    no_window = np.full((1, stop - start), np.iinfo(np.int32).max, dtype=np.int32)
     if windows.start.size == 0:
-        return out
+        return np.repeat(no_window, len(inputs.requests), axis=0)
     prefix = calendar.free_prefix(
         exp.busy_offsets,
         exp.busy_start,
@@ -343,9 +342,8 @@ def _free_days(inputs: ScoringInputs, windows: _Windows, start: int, stop: int) 
         workdays=windows.workdays,
     )
     per_window = calendar.window_free_days(prefix, windows.start, windows.end, origin=windows.origin)
-    has = windows.of_request >= 0
-    out[has] = per_window[windows.of_request[has]]
-    return out
+    # One gather from the distinct windows plus the "no window" row.
+    return np.take(np.vstack([per_window, no_window]), windows.of_request, axis=0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -488,8 +486,11 @@ def shortlist(
         score += feats.request @ feats.expert[start:stop].T.toarray()
         free = _free_days(inputs, windows, start, stop)
         if weights.availability:
-            availability = np.minimum(free * inv_need, np.float32(1.0))
-            score += np.float32(weights.availability) * availability
+            # float32 throughout: int32 x float32 would promote the whole block to float64.
+            availability = np.multiply(free, inv_need, dtype=np.float32)
+            np.minimum(availability, np.float32(1.0), out=availability)
+            availability *= np.float32(weights.availability)
+            score += availability
         masks = _mask_block(inputs, feats, free, windows, start, stop)
         removed = np.zeros(score.shape, dtype=bool)
         for i, name in enumerate(FILTERS):
