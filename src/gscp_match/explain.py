@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .arrays import COUNTRY_CODES, REGION_CODES
@@ -63,14 +64,30 @@ def _pairs(
     return rows, ranks + 1, result.experts[rows, ranks], result.scores[rows, ranks]
 
 
-def _best_sentence(passage: str, request_text_vector: object, lexical: LexicalIndex | None) -> str:
-    sentences = split_sentences(passage) or [passage]
-    best = sentences[0]
-    if lexical is not None and len(sentences) > 1:
-        sims = (lexical.transform(sentences) @ request_text_vector.T).toarray().ravel()  # type: ignore[attr-defined]
-        best = sentences[int(np.argmax(sims))]
-    best = " ".join(best.split())
-    return best if len(best) <= _QUOTE_CHARS else best[: _QUOTE_CHARS - 1].rstrip() + "…"
+def _best_sentences(
+    passages: list[str],
+    request_rows: NDArray[np.int64],
+    request_lexical: sp.csr_matrix | None,
+    lexical: LexicalIndex | None,
+) -> list[str]:
+    """For each (passage, request): the passage's sentence with the highest TF-IDF cosine to the request (the first
+    sentence without a lexical index), shortened for a table cell. All sentences are vectorized in one call."""
+    sentences = [split_sentences(p) or [p] for p in passages]
+    best = np.zeros(len(passages), dtype=np.int64)
+    if lexical is not None and request_lexical is not None and passages:
+        counts = np.array([len(x) for x in sentences], dtype=np.int64)
+        owner = np.repeat(np.arange(len(passages)), counts)
+        matrix = lexical.transform([t for x in sentences for t in x])
+        sims = np.asarray(matrix.multiply(request_lexical[request_rows[owner]]).sum(axis=1)).ravel()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        top = np.maximum.reduceat(sims, starts)
+        first = np.where(sims == top[owner], np.arange(sims.size), sims.size)
+        best = np.minimum.reduceat(first, starts) - starts
+    quotes = []
+    for options, b in zip(sentences, best, strict=True):
+        text = " ".join(options[int(b)].split())
+        quotes.append(text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + "…")
+    return quotes
 
 
 def explain_experts(
@@ -105,8 +122,13 @@ def explain_experts(
     out["days_needed"] = pd.array(np.where(need > 0, need, 0), dtype="Int64")
     out.loc[need <= 0, "days_needed"] = pd.NA
 
+    has_doc = best_doc >= 0
+    quote_of = np.full(len(out), -1, dtype=np.int64)
+    quote_of[has_doc] = np.arange(int(has_doc.sum()))
+    best_quotes = _best_sentences(
+        [documents.passages[int(d)] for d in best_doc[has_doc]], req_rows[has_doc], inputs.request_lexical, lexical
+    )
     shared_themes, shared_places, shared_languages, sources, quotes, whys = [], [], [], [], [], []
-    request_vectors = inputs.request_lexical
     for i in range(len(out)):
         r, e = int(req_rows[i]), int(exp_rows[i])
         req = requests.iloc[r]
@@ -123,8 +145,7 @@ def explain_experts(
                 source = f"evidence: {title}" if title else "evidence"
             else:
                 source = str(kind)
-            vector = request_vectors[r] if request_vectors is not None else None
-            quote = _best_sentence(documents.passages[d], vector, lexical if vector is not None else None)
+            quote = best_quotes[int(quote_of[i])]
         contributions = {c: float(getattr(weights, c)) * float(components[c][i]) for c in COMPONENTS}
         why = _why_expert(
             contributions,
