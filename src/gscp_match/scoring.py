@@ -235,6 +235,7 @@ class _Features:
     expert_languages: sp.csr_matrix  # (n_exp, L_used)
     wants_language: NDArray[np.bool_]  # (n_req,)
     max_rate: NDArray[np.float64]  # (n_req,) budget / days; inf without budget
+    columns: dict[str, slice]  # feature columns of each bilinear component
 
 
 def _row_share(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -257,24 +258,27 @@ def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
     req, exp = inputs.requests, inputs.experts
     blocks_r: list[NDArray[np.float64]] = []
     blocks_e: list[sp.spmatrix] = []
+    columns: dict[str, slice] = {}  # a component's blocks are added one after another, so its columns are contiguous
 
-    blocks_r.append(weights.themes * _row_share(req.themes).toarray())
-    blocks_e.append(exp.themes)
+    def add(name: str, request_block: NDArray[np.float64], expert_block: sp.spmatrix) -> None:
+        start = sum(b.shape[1] for b in blocks_r)
+        previous = columns.get(name, slice(start, start))
+        columns[name] = slice(previous.start, start + request_block.shape[1])
+        blocks_r.append(getattr(weights, name) * request_block)
+        blocks_e.append(expert_block)
+
+    add("themes", _row_share(req.themes).toarray(), exp.themes)
 
     # Geography: one column per country and region that some request names, 0.5 each.
     for request_index, expert_matrix in ((req.country, exp.countries), (req.region, exp.regions)):
         used, request_half = _half_one_hot(request_index)
-        blocks_r.append(weights.geography * request_half)
-        blocks_e.append(expert_matrix[:, used])
+        add("geography", request_half, expert_matrix[:, used])
 
     languages = np.unique(req.languages.indices)
     request_languages = req.languages[:, languages]
-    blocks_r.append(weights.language * _row_share(request_languages).toarray())
     expert_languages = exp.languages[:, languages].tocsr()
-    blocks_e.append(expert_languages)
-
-    blocks_r.append(weights.korean * req.wants_korean[:, None].astype(np.float64))
-    blocks_e.append(sp.csr_matrix(exp.korean[:, None].astype(np.float32)))
+    add("language", _row_share(request_languages).toarray(), expert_languages)
+    add("korean", req.wants_korean[:, None].astype(np.float64), sp.csr_matrix(exp.korean[:, None].astype(np.float32)))
 
     # cost = has_rate_e - rate_e * days_r / budget_r for requests with a budget, else 0.
     # A zero budget is kept finite (1e-6) so that a zero rate costs nothing and any other rate is filtered.
@@ -285,8 +289,11 @@ def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
     has_rate = ~np.isnan(exp.day_rate)
     rate = np.where(has_rate, exp.day_rate, 0.0)
     max_rate = np.where(has_budget, np.nan_to_num(req.budget) / need, np.inf)
-    blocks_r.append(weights.cost * np.stack([has_budget.astype(np.float64), -per_rate], axis=1))
-    blocks_e.append(sp.csr_matrix(np.stack([has_rate.astype(np.float64), rate], axis=1)))
+    add(
+        "cost",
+        np.stack([has_budget.astype(np.float64), -per_rate], axis=1),
+        sp.csr_matrix(np.stack([has_rate.astype(np.float64), rate], axis=1)),
+    )
 
     return _Features(
         request=np.hstack(blocks_r).astype(np.float32),
@@ -295,6 +302,7 @@ def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
         expert_languages=expert_languages.astype(np.float32),
         wants_language=np.asarray(req.languages.sum(axis=1)).ravel() > 0,
         max_rate=max_rate,
+        columns=columns,
     )
 
 
@@ -397,20 +405,15 @@ def _mask_block(
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What every block of one scoring run shares: per-component features, all-ones features, windows."""
+    """What every block of one scoring run shares: unweighted features and the distinct windows."""
 
-    single: dict[str, _Features]
-    ones: _Features
+    features: _Features
     windows: _Windows
 
 
 def _context(inputs: ScoringInputs) -> _Context:
-    single = {name: _features(inputs, Weights(**{name: 1.0})) for name in _BILINEAR}
     ones = _features(inputs, Weights(**dict.fromkeys(COMPONENTS, 1.0)))
-    return _Context(single=single, ones=ones, windows=_windows(inputs))
-
-
-_BILINEAR: tuple[str, ...] = ("themes", "geography", "language", "korean", "cost")
+    return _Context(features=ones, windows=_windows(inputs))
 
 
 def component_block(
@@ -425,7 +428,11 @@ def component_block(
     free_days : (n_requests, stop - start) int32; free working days in the window (int32 max without a window)
     """
     ctx = context if context is not None else _context(inputs)
-    parts = {name: (f.request @ f.expert[start:stop].T.toarray()).astype(np.float32) for name, f in ctx.single.items()}
+    f = ctx.features
+    expert_block = f.expert[start:stop].toarray()
+    parts = {
+        name: (f.request[:, cols] @ expert_block[:, cols].T).astype(np.float32) for name, cols in f.columns.items()
+    }
     free = _free_days(inputs, ctx.windows, start, stop)
     semantic, lexical = _similarity_block(inputs, start, stop)
     availability = np.minimum(1.0, free / ctx.windows.need[:, None]).astype(np.float32)
@@ -436,7 +443,7 @@ def component_block(
         "availability": availability,
     }
     components = {c: components[c] for c in COMPONENTS}
-    return components, _mask_block(inputs, ctx.ones, free, ctx.windows, start, stop), free
+    return components, _mask_block(inputs, f, free, ctx.windows, start, stop), free
 
 
 def shortlist(
