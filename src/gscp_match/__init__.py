@@ -15,6 +15,7 @@ from .catalog import Demo, load_cases, load_demo
 from .errors import InputError, ModelNotFoundError
 from .io import write_table
 from .matcher import Matcher, Shortlists
+from .round_plan import RoundPlan, add_bookings
 from .scoring import COMPONENTS, FILTERS, Weights
 from .similarity import similarity
 from .validate import read_table, validate_table
@@ -28,8 +29,10 @@ __all__ = [
     "InputError",
     "Matcher",
     "ModelNotFoundError",
+    "RoundPlan",
     "Shortlists",
     "Weights",
+    "add_bookings",
     "load_cases",
     "load_demo",
     "read_table",

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -883,13 +884,15 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _request_list(requests: tuple[int, ...] | list[int]) -> str:
-    shown = ", ".join(str(r) for r in requests[:8])
+def _request_list(requests: tuple[int, ...] | list[int], names: Sequence[str] | None = None) -> str:
+    shown = ", ".join(str(r) if names is None else str(names[r]) for r in requests[:8])
     more = f" and {len(requests) - 8} more" if len(requests) > 8 else ""
     return f"request{'s' if len(requests) > 1 else ''} {shown}{more}"
 
 
-def explain_unstaffed(problem: AssignmentProblem, result: AssignmentResult) -> list[UnstaffedReason]:
+def explain_unstaffed(
+    problem: AssignmentProblem, result: AssignmentResult, *, request_names: Sequence[str] | None = None
+) -> list[UnstaffedReason]:
     """Say why each request with a shortfall is not fully staffed.
 
     Each unassigned candidate of the request is checked against the plan with the result's options, in this
@@ -906,6 +909,8 @@ def explain_unstaffed(problem: AssignmentProblem, result: AssignmentResult) -> l
     problem : AssignmentProblem
     result : AssignmentResult
         From :func:`solve` on ``problem`` (or any plan with the same shapes).
+    request_names : sequence of str, shape (n_requests,), optional
+        How the details name other requests (default: their positions).
 
     Returns
     -------
@@ -923,6 +928,8 @@ def explain_unstaffed(problem: AssignmentProblem, result: AssignmentResult) -> l
     1 candidate lacks the Korean experience the team asked for
     """
     _check_result(problem, result)
+    if request_names is not None and len(request_names) != problem.n_requests:
+        raise InputError(f"request_names: expected {problem.n_requests} names, got {len(request_names)}")
     options = result.options
     pairs = _pairs(problem, options)
     assigned = np.asarray(result.assigned, dtype=bool)
@@ -981,10 +988,11 @@ def explain_unstaffed(problem: AssignmentProblem, result: AssignmentResult) -> l
             held = sorted(blockers.get(why, ()))
             if why == "taken":
                 text = f"{who} {'is' if one else 'are'} at the assignment limit"
-                text += f", booked by {_request_list(held)}" if held else ""
+                text += f", booked by {_request_list(held, request_names)}" if held else ""
             elif why == "calendar":
                 text = f"{who} {'has' if one else 'have'} too few free working days in the window"
-                text += f" once {_request_list(held)} {'is' if len(held) == 1 else 'are'} booked" if held else ""
+                held_text = _request_list(held, request_names)
+                text += f" once {held_text} {'is' if len(held) == 1 else 'are'} booked" if held else ""
             elif why == "budget":
                 text = f"{who} would take the team over its budget of {problem.budget[r]:,.0f}"
             elif why == "korean_requirement":

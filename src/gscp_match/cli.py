@@ -1,4 +1,4 @@
-"""Command line: ``gscp-match validate | generate | shortlist | demo``.
+"""Command line: ``gscp-match validate | generate | shortlist | assign | demo``.
 
 Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
 Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
@@ -82,6 +82,27 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_shortlist)
 
     p = sub.add_parser(
+        "assign",
+        help="staff a whole round: optimal assignment, no expert double-booked",
+        description="Assign experts to every request of a round at the best total score, under the experts' "
+        "assignment limits and calendars and the program targets (HiGHS MILP). Writes assignment "
+        "(assigned and alternate experts, with reasons), unstaffed (requests left short, and why) and "
+        "bookings (the days each engagement books).",
+        epilog="example:\n  gscp-match assign --requests round.csv --experts experts.csv --evidence evidence.csv "
+        "--out plan/ --roster-out experts_next.csv\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    _add_matching_args(p)
+    _add_assign_args(p)
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json"], default="csv")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--roster-out",
+        help="write the roster with the round's bookings added to 'busy' (format by extension), for the next round",
+    )
+    p.set_defaults(run=_cmd_assign)
+
+    p = sub.add_parser(
         "demo",
         help="run the main job on the bundled demo data",
         description="Shortlist experts and cases for the bundled synthetic demo round and write the results.",
@@ -105,6 +126,19 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_assign_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--top-m", type=int, default=20, help="candidates per request given to the solver (default 20)")
+    p.add_argument("--alternates", type=int, default=3, help="stand-by experts listed per request (default 3)")
+    p.add_argument("--method", choices=["milp", "greedy"], default="milp", help="solver (default milp)")
+    p.add_argument("--korean-share", type=float, help="minimum share of Korean-experienced experts in the round (0-1)")
+    p.add_argument(
+        "--no-korean-rule",
+        action="store_true",
+        help="do not require a Korean-experienced expert on requests that ask for Korean experience",
+    )
+    p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
 
 
 def _version() -> str:
@@ -157,14 +191,59 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
+    for path in _shortlist(matcher, args, Path(args.out), args.format):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _shortlist(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path]:  # noqa: ANN001
     result = matcher.shortlist(args.requests, k=args.top, k_cases=args.top_cases)
-    out = Path(args.out)
-    written = [
-        _write(result.experts, out / f"expert_shortlist.{args.format}"),
-        _write(result.cases, out / f"case_shortlist.{args.format}"),
-        _write(result.filters, out / f"filters.{args.format}"),
+    return [
+        _write(result.experts, out / f"expert_shortlist.{fmt}"),
+        _write(result.cases, out / f"case_shortlist.{fmt}"),
+        _write(result.filters, out / f"filters.{fmt}"),
     ]
-    for path in written:
+
+
+def _check_assign_args(args: argparse.Namespace) -> None:
+    if args.top_m < 1 or args.alternates < 0:
+        raise _Usage("--top-m must be >= 1 and --alternates >= 0")
+    if args.korean_share is not None and not 0.0 <= args.korean_share <= 1.0:
+        raise _Usage(f"--korean-share must be in [0, 1], got {args.korean_share}")
+    if not args.time_limit > 0:
+        raise _Usage(f"--time-limit must be > 0, got {args.time_limit}")
+
+
+def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path]:  # noqa: ANN001
+    plan = matcher.assign(
+        args.requests,
+        top_m=args.top_m,
+        n_alternates=args.alternates,
+        method=args.method,
+        require_korean=not args.no_korean_rule,
+        korean_share=args.korean_share,
+        time_limit=args.time_limit,
+    )
+    print(f"plan: {plan.summary()}")
+    written = [
+        _write(plan.assignment, out / f"assignment.{fmt}"),
+        _write(plan.unstaffed, out / f"unstaffed.{fmt}"),
+        _write(plan.bookings, out / f"bookings.{fmt}"),
+    ]
+    roster_out = getattr(args, "roster_out", None)
+    if roster_out:
+        from .round_plan import add_bookings
+        from .validate import read_table
+
+        roster = add_bookings(read_table(args.experts, "experts"), plan.bookings, holidays=matcher.holidays)
+        written.append(_write(roster, Path(roster_out)))
+    return written
+
+
+def _cmd_assign(args: argparse.Namespace) -> int:
+    _check_assign_args(args)
+    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
+    for path in _assign(matcher, args, Path(args.out), args.format):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -186,10 +265,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         top_cases=3,
         format="csv",
         out=args.out,
+        top_m=20,
+        alternates=3,
+        method="milp",
+        korean_share=None,
+        no_korean_rule=False,
+        time_limit=60.0,
+        roster_out=None,
     )
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
-    _cmd_shortlist(ns)
-    print(f"done: results in {Path(args.out).resolve()}")
+    matcher = _matcher(ns).fit(ns.experts, evidence=ns.evidence)
+    out = Path(args.out)
+    for path in [*_shortlist(matcher, ns, out, "csv"), *_assign(matcher, ns, out, "csv")]:
+        print(f"wrote {path}")
+    print(f"done: results in {out.resolve()}")
     return EXIT_OK
 
 

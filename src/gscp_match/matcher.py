@@ -15,14 +15,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from . import scoring
+from . import round_plan, scoring
 from .aggregate import AGGREGATION_METHODS
 from .arrays import (
     COUNTRY_CODES,
@@ -33,6 +33,7 @@ from .arrays import (
     RequestArrays,
     one_hot,
 )
+from .assign import AssignmentProblem, AssignmentResult, UnstaffedReason, solve
 from .cache import EmbeddingCache, encode_cached
 from .catalog import load_cases
 from .embed import Embedder, load_embedder
@@ -40,16 +41,17 @@ from .explain import explain_cases, explain_experts
 from .lexical import LexicalIndex
 from .passages import explode_documents
 from .progress import progress_bar
-from .scoring import FILTERS, ScoringInputs, Weights
+from .round_plan import RoundPlan
+from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from .similarity import DEFAULT_PASSAGE_TOKENS
 from .texts import case_documents, expert_documents, request_texts
 from .validate import check_references, read_table, validate_table
 
-__all__ = ["Matcher", "Shortlists", "TableLike"]
+__all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
 
 log = logging.getLogger(__name__)
 
-TableLike = pd.DataFrame | str | os.PathLike[str]
+TableLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
 def _table(value: TableLike, kind: str) -> pd.DataFrame:
@@ -257,11 +259,129 @@ class Matcher:
             evidence=self.evidence_,
             lexical=self.lexical_index_,
         )
-        filters = pd.DataFrame({"request_id": table["request_id"].to_numpy(), "eligible": result.eligible})
-        for i, name in enumerate(FILTERS):
-            filters[f"removed_{name}"] = result.filtered[:, i]
+        filters = _filter_table(table, result)
         cases_frame = self._shortlist_cases(table, inputs, k_cases) if k_cases > 0 else _empty_cases()
         return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
+
+    def assign(
+        self,
+        requests: TableLike | Mapping[str, Any],
+        *,
+        top_m: int = 20,
+        n_alternates: int = 3,
+        method: str = "milp",
+        require_korean: bool = True,
+        korean_share: float | None = None,
+        unstaffed_penalty: float = 10.0,
+        recent_engagements: Mapping[str, float] | pd.Series | None = None,
+        spread_weight: float = 0.0,
+        time_limit: float = 60.0,
+        mip_rel_gap: float = 0.0,
+    ) -> RoundPlan:
+        """Staff a whole round: no expert double-booked, every request staffed where possible, best total score.
+
+        Each request's candidates are its top-``top_m`` experts after the hard filters (so conflicts, language
+        and budget masks hold by construction); :func:`gscp_match.assign.solve` then picks the plan under the
+        experts' ``max_assignments``, their calendars and the program targets. See :mod:`gscp_match.assign`
+        for the exact formulation.
+
+        Parameters
+        ----------
+        requests : DataFrame, path, or a mapping for one request
+        top_m : int, default 20
+            Candidates per request (more: a larger, slower problem that may find a better plan).
+        n_alternates : int, default 3
+            Stand-by experts listed per request (role ``"alternate"``).
+        method : {"milp", "greedy"}
+            Exact (HiGHS) or the greedy baseline.
+        require_korean : bool, default True
+            A request asking for Korean experience gets at least one Korean-experienced expert, or stays
+            unstaffed.
+        korean_share : float, optional
+            Minimum share of Korean-experienced experts among the round's assignments.
+        unstaffed_penalty : float, default 10.0
+            Objective cost of each missing expert.
+        recent_engagements : mapping or Series expert_id -> count, optional
+            Engagements in recent rounds; with ``spread_weight`` they lower a pair's score.
+        spread_weight : float, default 0.0
+            Score lowered by ``spread_weight * recent_engagements`` (spreads opportunities).
+        time_limit, mip_rel_gap : float
+            HiGHS stopping rules; a stopped solve keeps its plan and reports its gap.
+
+        Returns
+        -------
+        RoundPlan
+        """
+        if top_m < 1:
+            raise ValueError(f"top_m must be >= 1, got {top_m}")
+        if n_alternates < 0:
+            raise ValueError(f"n_alternates must be >= 0, got {n_alternates}")
+        table, inputs = self.scoring_inputs(requests)
+        with progress_bar(len(self.experts_), "scoring experts", enabled=self._progress(len(self.experts_))) as bar:
+            candidates = scoring.shortlist(
+                inputs, k=top_m, weights=self.weights, chunk_size=self.chunk_size, progress=bar.update
+            )
+        problem, sub_roster = round_plan.build_problem(inputs, candidates)
+        expert_ids = self.expert_arrays_.ids
+        result = solve(
+            problem,
+            method=method,
+            require_korean=require_korean,
+            korean_share=korean_share,
+            unstaffed_penalty=unstaffed_penalty,
+            recent_engagements=round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows]),
+            spread_weight=spread_weight,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+        )
+        request_ids = inputs.requests.ids
+        chosen, n_assigned, reasons, booked = round_plan.plan_tables(
+            problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
+        )
+        filters = _filter_table(table, candidates)
+        assignment = self._assignment_table(table, inputs, candidates, chosen, n_assigned)
+        unstaffed = _unstaffed_table(reasons, problem, result, table, filters, len(self.experts_))
+        return RoundPlan(
+            assignment=assignment,
+            unstaffed=unstaffed,
+            bookings=booked,
+            result=result,
+            problem=problem,
+            sub_roster=sub_roster,
+            filters=filters,
+        )
+
+    def _assignment_table(
+        self,
+        table: pd.DataFrame,
+        inputs: ScoringInputs,
+        candidates: Shortlist,
+        chosen: NDArray[np.int64],
+        n_assigned: NDArray[np.int64],
+    ) -> pd.DataFrame:
+        # Score of each chosen expert: its entry in the request's candidate row.
+        match = (chosen[:, :, None] == candidates.experts[:, None, :]) & (chosen[:, :, None] >= 0)
+        scores = np.where(
+            chosen >= 0, np.max(np.where(match, candidates.scores[:, None, :], -np.inf), axis=2), -np.inf
+        ).astype(np.float32)
+        picked = Shortlist(experts=chosen, scores=scores, filtered=candidates.filtered, eligible=candidates.eligible)
+        frame = explain_experts(
+            table,
+            self.experts_,
+            inputs,
+            picked,
+            weights=self.weights,
+            documents=self.expert_docs_,
+            evidence=self.evidence_,
+            lexical=self.lexical_index_,
+        )
+        position = frame["rank"].to_numpy(dtype=np.int64)
+        row_of = pd.Index(inputs.requests.ids).get_indexer(frame["request_id"].to_numpy(dtype=object))
+        is_assigned = position <= n_assigned[row_of]
+        frame["role"] = np.where(is_assigned, "assigned", "alternate")
+        frame["rank"] = np.where(is_assigned, position, position - n_assigned[row_of])
+        rest = [c for c in frame.columns if c not in round_plan.ASSIGNMENT_COLUMNS]
+        return frame[list(round_plan.ASSIGNMENT_COLUMNS) + rest].reset_index(drop=True)
 
     def _shortlist_cases(self, table: pd.DataFrame, inputs: ScoringInputs, k: int) -> pd.DataFrame:
         req = _unconstrained(inputs.requests)
@@ -284,6 +404,49 @@ class Matcher:
         if self.show_progress is not None:
             return self.show_progress
         return n > 20000 and os.environ.get("GSCP_MATCH_QUIET", "") != "1"
+
+
+def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:
+    filters = pd.DataFrame({"request_id": table["request_id"].to_numpy(), "eligible": result.eligible})
+    for i, name in enumerate(FILTERS):
+        filters[f"removed_{name}"] = result.filtered[:, i]
+    return filters
+
+
+def _unstaffed_table(
+    reasons: Sequence[UnstaffedReason],
+    problem: AssignmentProblem,
+    result: AssignmentResult,
+    table: pd.DataFrame,
+    filters: pd.DataFrame,
+    n_experts: int,
+) -> pd.DataFrame:
+    rows = []
+    ids = table["request_id"].to_numpy(dtype=object)
+    for reason in reasons:
+        r = reason.request
+        needed = int(problem.experts_needed[r])
+        missing = int(result.shortfall[r])
+        detail = reason.detail
+        if reason.code == "no_candidates" and filters["eligible"].iat[r] == 0:
+            window = ""
+            if problem.has_window[r]:
+                start = np.datetime64(int(problem.window_start[r]), "D")
+                end = np.datetime64(int(problem.window_end[r]), "D")
+                window = f"{start}..{end}"
+            detail = round_plan.screening_reason(filters.iloc[r], n_experts, int(problem.days[r]), window)
+        rows.append(
+            {
+                "request_id": ids[r],
+                "needed": needed,
+                "assigned": needed - missing,
+                "missing": missing,
+                "reason_code": reason.code,
+                "reason": detail,
+                "blocked_by": ";".join(str(ids[q]) for q in reason.blocking_requests),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(round_plan.UNSTAFFED_COLUMNS))
 
 
 def _weights(value: Weights | Mapping[str, float] | str | os.PathLike[str] | None) -> Weights:

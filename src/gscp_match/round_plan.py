@@ -1,0 +1,341 @@
+"""A round plan as tables: from the scoring core's candidates to the assignment, the unstaffed requests and
+the booked days, and back to a roster whose calendars include the round.
+
+The arrays in between are :mod:`gscp_match.assign`'s. This module is the edge that gives them ids, names and
+dates, and explains every row in words:
+
+* :func:`build_problem` turns each request's top-M unmasked candidates (a :class:`~gscp_match.scoring.Shortlist`
+  with ``k = M``) into an :class:`~gscp_match.assign.AssignmentProblem` over the experts that appear in them
+  (a sub-roster, so the problem stays small whatever the roster size).
+* :func:`plan_tables` solves nothing; it turns a solved problem into the ``assignment``, ``unstaffed`` and
+  ``bookings`` tables of :class:`RoundPlan`.
+* :func:`add_bookings` writes the booked days into the roster's ``busy`` column, so the next round sees them.
+
+:meth:`gscp_match.Matcher.assign` runs the whole chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from . import calendar
+from .assign import AssignmentProblem, AssignmentResult, UnstaffedReason, alternates, bookings, explain_unstaffed
+from .errors import InputError
+from .scoring import FILTERS, ScoringInputs, Shortlist
+
+__all__ = [
+    "ASSIGNMENT_COLUMNS",
+    "BOOKING_COLUMNS",
+    "UNSTAFFED_COLUMNS",
+    "RoundPlan",
+    "SubRoster",
+    "add_bookings",
+    "build_problem",
+    "plan_tables",
+    "recent_counts",
+    "screening_reason",
+]
+
+#: Columns of :attr:`RoundPlan.assignment` (before the explanation columns it shares with expert shortlists).
+ASSIGNMENT_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "expert_id",
+    "name",
+    "role",
+    "rank",
+    "score",
+    "free_days",
+    "days_needed",
+    "why",
+)
+#: Columns of :attr:`RoundPlan.unstaffed`.
+UNSTAFFED_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "needed",
+    "assigned",
+    "missing",
+    "reason_code",
+    "reason",
+    "blocked_by",
+)
+#: Columns of :attr:`RoundPlan.bookings`.
+BOOKING_COLUMNS: tuple[str, ...] = ("expert_id", "request_id", "date")
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    """A staffed round.
+
+    Attributes
+    ----------
+    assignment : DataFrame
+        One row per assigned expert (``role == "assigned"``) and per stand-by (``role == "alternate"``):
+        :data:`ASSIGNMENT_COLUMNS` then the component and explanation columns of the expert shortlists.
+        ``rank`` counts from 1 within each request and role, best score first.
+    unstaffed : DataFrame
+        :data:`UNSTAFFED_COLUMNS`, one row per request with fewer experts than it needs; ``blocked_by`` lists
+        (``;``-joined) the requests holding its candidates.
+    bookings : DataFrame
+        :data:`BOOKING_COLUMNS`, one row per booked working day (``date`` is ``datetime64``).
+    result : AssignmentResult
+        The solver's answer (status, objective, bound, gap, seconds).
+    problem : AssignmentProblem
+        What was solved; expert positions are those of ``sub_roster``.
+    sub_roster : SubRoster
+        Which roster rows the problem's experts are.
+    filters : DataFrame
+        Per request, how many experts each hard filter removed (as :attr:`Shortlists.filters`).
+    """
+
+    assignment: pd.DataFrame
+    unstaffed: pd.DataFrame
+    bookings: pd.DataFrame
+    result: AssignmentResult
+    problem: AssignmentProblem
+    sub_roster: SubRoster
+    filters: pd.DataFrame
+
+    def summary(self) -> str:
+        """One line: requests staffed, status, objective, bound and gap, solve time."""
+        n = self.problem.n_requests
+        short = int(np.count_nonzero(self.result.shortfall))
+        assigned = int(np.count_nonzero(self.result.assigned))
+        gap = "" if np.isnan(self.result.gap) else f", gap {self.result.gap:.2%}"
+        bound = "" if np.isnan(self.result.bound) else f", bound {self.result.bound:.4f}"
+        return (
+            f"{n - short} of {n} requests fully staffed, {assigned} assignments; {self.result.method} "
+            f"{self.result.status}, objective {self.result.objective:.4f}{bound}{gap}, {self.result.seconds:.2f} s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubRoster:
+    """The roster rows an assignment problem is about.
+
+    Attributes
+    ----------
+    rows : ndarray of int64, shape (n_sub,)
+        Roster row of each problem expert, ascending.
+    """
+
+    rows: NDArray[np.int64]
+
+
+def build_problem(
+    inputs: ScoringInputs,
+    candidates: Shortlist,
+    *,
+    capacity: NDArray[np.int64] | None = None,
+) -> tuple[AssignmentProblem, SubRoster]:
+    """The assignment problem over each request's unmasked candidates.
+
+    Parameters
+    ----------
+    inputs : ScoringInputs
+        What ``candidates`` were scored from (requests, roster, calendars, holidays).
+    candidates : Shortlist
+        Top-M per request from :func:`gscp_match.scoring.shortlist` (shape ``(n_requests, M)``); its -1
+        entries (fewer than M experts passed the filters) are no pair.
+    capacity : ndarray of int64, shape (n_experts,), optional
+        Assignments each roster expert can take; default the roster's ``max_assignments``.
+
+    Returns
+    -------
+    problem : AssignmentProblem
+        Pairs in request order, best candidate first; experts are positions in ``sub_roster.rows``.
+    sub_roster : SubRoster
+    """
+    req, exp = inputs.requests, inputs.experts
+    n_req, n_exp = inputs.shape
+    if candidates.experts.ndim != 2 or candidates.experts.shape[0] != n_req:
+        raise InputError(f"candidates: expected ({n_req}, M) expert rows, got shape {candidates.experts.shape}")
+    capacity = exp.capacity if capacity is None else np.asarray(capacity, dtype=np.int64)
+    if capacity.shape != (n_exp,):
+        raise InputError(f"capacity: expected shape ({n_exp},), got {capacity.shape}")
+    rows, cols = np.nonzero(candidates.experts >= 0)
+    roster_rows = candidates.experts[rows, cols]
+    sub_rows, local = np.unique(roster_rows, return_inverse=True)
+
+    has = req.has_window
+    origin, horizon = calendar.horizon_for(req.window_start[has], req.window_end[has]) if has.any() else (0, 1)
+    workdays = calendar.working_day_mask(origin, horizon, inputs.holidays)
+    prefix = calendar.free_prefix(
+        exp.busy_offsets, exp.busy_start, exp.busy_end, sub_rows, origin=origin, workdays=workdays
+    )
+    problem = AssignmentProblem(
+        pair_request=rows.astype(np.int64),
+        pair_expert=np.asarray(local, dtype=np.int64).ravel(),
+        pair_score=candidates.scores[rows, cols].astype(np.float64),
+        experts_needed=req.experts_needed,
+        days=req.days,
+        window_start=req.window_start,
+        window_end=req.window_end,
+        has_window=has,
+        wants_korean=req.wants_korean,
+        budget=req.budget,
+        capacity=capacity[sub_rows],
+        korean=exp.korean[sub_rows],
+        day_rate=exp.day_rate[sub_rows],
+        free_prefix=prefix,
+        origin=int(origin),
+    )
+    return problem, SubRoster(rows=sub_rows.astype(np.int64))
+
+
+def recent_counts(
+    recent: Mapping[str, float] | pd.Series | None, expert_ids: NDArray[np.object_]
+) -> NDArray[np.float64]:
+    """Recent engagements per expert of ``expert_ids`` (0 for an expert not listed)."""
+    if recent is None:
+        return np.zeros(len(expert_ids))
+    mapping = recent.to_dict() if isinstance(recent, pd.Series) else dict(recent)
+    values = np.array([float(mapping.get(e, 0.0)) for e in expert_ids], dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise InputError("recent_engagements: expected finite counts >= 0 per expert_id")
+    return values
+
+
+def screening_reason(filters: pd.Series, n_experts: int, days: int, window: str) -> str:
+    """Words for a request no expert passed: how many experts each hard filter removed.
+
+    Parameters
+    ----------
+    filters : Series
+        ``removed_<filter>`` counts of one request (a row of :attr:`Shortlists.filters`).
+    n_experts : int
+        Roster size.
+    days : int
+        Working days the request needs (0: not given).
+    window : str
+        The request window as text, or ``""``.
+
+    Examples
+    --------
+    >>> row = pd.Series({"removed_availability": 180, "removed_conflict": 3, "removed_language": 0,
+    ...                  "removed_budget": 25})
+    >>> print(screening_reason(row, 200, 20, "2027-03-01..2027-03-31"))  # doctest: +NORMALIZE_WHITESPACE
+    no expert passed screening: 180 of 200 lack 20 free working days in 2027-03-01..2027-03-31;
+    3 have a conflict of interest; 25 are over the budget
+    """
+    words = {
+        "availability": f"lack {days} free working days" + (f" in {window}" if window else ""),
+        "conflict": "have a conflict of interest",
+        "language": "share no language with the team",
+        "budget": "are over the budget",
+    }
+    parts: list[str] = []
+    for name in FILTERS:
+        count = int(filters.get(f"removed_{name}", 0))
+        if count:
+            prefix = f"{count} of {n_experts}" if not parts else f"{count}"
+            parts.append(f"{prefix} {words[name]}")
+    if not parts:
+        return "no expert passed screening"
+    return "no expert passed screening: " + "; ".join(parts)
+
+
+def plan_tables(
+    problem: AssignmentProblem,
+    result: AssignmentResult,
+    sub_roster: SubRoster,
+    *,
+    request_ids: NDArray[np.object_],
+    expert_ids: NDArray[np.object_],
+    n_alternates: int = 3,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[UnstaffedReason], pd.DataFrame]:
+    """Assigned and stand-by pairs as a ranked matrix, the unstaffed reasons, and the booked days.
+
+    Returns
+    -------
+    chosen : ndarray of int64, shape (n_requests, width)
+        Roster rows: each request's assigned experts (best score first) then its alternates; -1 padding.
+    n_assigned : ndarray of int64, shape (n_requests,)
+        How many of the first columns of ``chosen`` are assigned (the rest are alternates).
+    reasons : list of UnstaffedReason
+    bookings : DataFrame
+        :data:`BOOKING_COLUMNS`.
+    """
+    assigned = np.asarray(result.assigned, dtype=bool)
+    pr, pe, ps = problem.pair_request, problem.pair_expert, problem.pair_score
+    n_req = problem.n_requests
+    stand_by = alternates(problem, result, n=n_alternates)
+    team_pairs = np.flatnonzero(assigned)
+    team_pairs = team_pairs[np.lexsort((pe[team_pairs], -ps[team_pairs], pr[team_pairs]))]
+    n_assigned = np.bincount(pr[team_pairs], minlength=n_req).astype(np.int64)
+    width = int(n_assigned.max(initial=0)) + stand_by.shape[1]
+    chosen = np.full((n_req, max(width, 1)), -1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(n_assigned)])
+    for r in range(n_req):
+        team = team_pairs[starts[r] : starts[r + 1]]
+        alt = stand_by[r][stand_by[r] >= 0]
+        picked = np.concatenate([team, alt])
+        chosen[r, : picked.size] = sub_roster.rows[pe[picked]]
+    reasons = explain_unstaffed(problem, result, request_names=[str(i) for i in request_ids])
+    pair_index, day = bookings(problem, result)
+    booked = pd.DataFrame(
+        {
+            "expert_id": expert_ids[sub_roster.rows[pe[pair_index]]],
+            "request_id": request_ids[pr[pair_index]],
+            "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
+        },
+        columns=list(BOOKING_COLUMNS),
+    )
+    return chosen, n_assigned, reasons, booked
+
+
+def add_bookings(
+    experts: pd.DataFrame, booked: pd.DataFrame, *, holidays: NDArray[np.int64] | None = None
+) -> pd.DataFrame:
+    """The roster with each booking added to its expert's ``busy`` intervals.
+
+    Each (expert, request) engagement's days become inclusive intervals (:func:`gscp_match.calendar.days_to_intervals`:
+    days separated only by weekends or holidays join one interval), appended after the expert's existing
+    intervals. Rows, their order and every other column stay as they are.
+
+    Parameters
+    ----------
+    experts : DataFrame
+        A validated experts table (``busy`` holds tuples of ``YYYY-MM-DD/YYYY-MM-DD`` strings).
+    booked : DataFrame
+        :attr:`RoundPlan.bookings`.
+    holidays : ndarray of int64, optional
+        Day numbers the plan treated as holidays (bridged like weekends).
+
+    Raises
+    ------
+    InputError
+        A booking names an expert the roster does not have.
+    """
+    out = experts.copy()
+    if booked.empty:
+        return out
+    known = pd.Index(out["expert_id"])
+    missing = sorted(set(booked["expert_id"]) - set(known))
+    if missing:
+        raise InputError(f"bookings: experts not on the roster: {', '.join(map(str, missing[:10]))}")
+    days = booked["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    workdays = origin = None
+    if holidays is not None and len(holidays):
+        origin, horizon = int(days.min()), int(days.max() - days.min() + 1)
+        workdays = calendar.working_day_mask(origin, horizon, holidays)
+    frame = pd.DataFrame({"expert_id": booked["expert_id"].to_numpy(), "request_id": booked["request_id"].to_numpy()})
+    frame["day"] = days
+    frame = frame.sort_values(["expert_id", "request_id", "day"], kind="stable")
+    added: dict[str, list[str]] = {}
+    for (expert_id, _), group in frame.groupby(["expert_id", "request_id"], sort=True):
+        intervals = calendar.days_to_intervals(group["day"].to_numpy(), workdays=workdays, origin=origin)
+        added.setdefault(str(expert_id), []).extend(
+            f"{np.datetime64(int(a), 'D')}/{np.datetime64(int(b), 'D')}" for a, b in intervals
+        )
+    busy = out["busy"].to_numpy(dtype=object).copy()
+    for i, expert_id in enumerate(out["expert_id"].to_numpy(dtype=object)):
+        extra = added.get(str(expert_id))
+        if extra:
+            busy[i] = tuple(busy[i]) + tuple(extra)
+    out["busy"] = busy
+    return out
