@@ -237,6 +237,28 @@ def test_calendar_rows_are_exact_for_plans_within_capacity(seed, k, capacity):
             assert rows_hold == fits_by_matching(free_row, start[x == 1], end[x == 1], days[x == 1])
 
 
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 12), capacity=st.integers(1, 4))
+def test_calendar_rows_do_not_depend_on_the_block_size(seed, k, capacity):
+    """Hall intervals are built in blocks of starts; one start per block gives the same rows in the same order."""
+    import gscp_match.assign as assign_module
+
+    rng = np.random.default_rng(seed)
+    prefix = prefix_from_free((rng.random(HORIZON) < 0.7)[None, :])[0]
+    start = ORIGIN + rng.integers(-3, HORIZON - 3, k)
+    end = start + rng.integers(0, 15, k)
+    days = rng.integers(1, 8, k)
+    whole = _calendar_rows(prefix, start, end, days, capacity, ORIGIN)
+    saved = assign_module._HALL_BLOCK
+    assign_module._HALL_BLOCK = 1
+    try:
+        blocked = _calendar_rows(prefix, start, end, days, capacity, ORIGIN)
+    finally:
+        assign_module._HALL_BLOCK = saved
+    np.testing.assert_array_equal(whole[0], blocked[0])
+    np.testing.assert_array_equal(whole[1], blocked[1])
+
+
 def test_calendar_rows_skip_disconnected_and_keep_chains():
     prefix = prefix_from_free(np.zeros((1, 40), dtype=bool))[0]  # nothing free: every row is binding
     start = np.array([0, 5, 30]) + ORIGIN

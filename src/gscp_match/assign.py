@@ -101,6 +101,8 @@ REASON_CODES = ("no_candidates", "taken", "calendar", "budget", "korean_requirem
 _INT_MIN = np.iinfo(np.int64).min
 #: Relative tolerance for the floating-point rows (budget, share), as HiGHS's feasibility tolerance.
 _TOL = 1e-6
+#: Booleans per block of the (starts, ends, windows) array of one expert's Hall intervals.
+_HALL_BLOCK = 1 << 22
 #: Above this many calendar rows for one expert, skip the quadratic dominance filter.
 _DOMINANCE_MAX_ROWS = 2000
 
@@ -398,25 +400,26 @@ def _calendar_rows(
         return empty
     order = np.lexsort((end, start))
     s, e = start[order], end[order]
-    distinct_ends = np.unique(e)
+    starts, ends = np.unique(s), np.unique(e)
+    first = np.searchsorted(s, starts)  # the window starting at a with the smallest end
     blocks, rhs = [], []
-    for a in np.unique(s):
-        first = int(np.searchsorted(s, a))
-        ss, ee = s[first:], e[first:]
-        bs = distinct_ends[distinct_ends >= a]
-        inside = ee[None, :] <= bs[:, None]
-        ends_inside = np.where(inside, ee[None, :], _INT_MIN)
-        reach = np.maximum.accumulate(ends_inside, axis=1)
-        before = np.concatenate([np.full((bs.size, 1), _INT_MIN), reach[:, :-1]], axis=1)
+    # All (a, b, window) triples at once, in blocks of starts so memory stays bounded for busy experts.
+    step = max(1, _HALL_BLOCK // max(1, ends.size * k))
+    for lo in range(0, starts.size, step):
+        a = starts[lo : lo + step]
+        inside = (s[None, None, :] >= a[:, None, None]) & (e[None, None, :] <= ends[None, :, None])
+        reach = np.maximum.accumulate(np.where(inside, e[None, None, :], _INT_MIN), axis=2)
+        before = np.concatenate([np.full(reach.shape[:2] + (1,), _INT_MIN), reach[:, :, :-1]], axis=2)
         # a window that starts after every earlier window inside has ended splits the union
-        split = inside & (before != _INT_MIN) & (ss[None, :] > before)
-        # ss[0] == a with the smallest end among windows starting at a: the union starts at a iff it is inside
-        keep = (inside.sum(axis=1) >= 2) & inside[:, 0] & (reach[:, -1] == bs) & ~split.any(axis=1)
+        split = inside & (before != _INT_MIN) & (s[None, None, :] > before)
+        starts_at_a = np.take_along_axis(inside, first[lo : lo + step, None, None], axis=2)[:, :, 0]
+        keep = (inside.sum(axis=2) >= 2) & starts_at_a & (reach[:, :, -1] == ends[None, :]) & ~split.any(axis=2)
         if keep.any():
-            rows = np.zeros((int(keep.sum()), k), dtype=bool)
-            rows[:, order[first:]] = inside[keep]
+            ia, ib = np.nonzero(keep)
+            rows = np.zeros((ia.size, k), dtype=bool)
+            rows[:, order] = inside[ia, ib]
             blocks.append(rows)
-            rhs.append(_free_between(prefix_row, np.int64(a), bs[keep], origin))
+            rhs.append(_free_between(prefix_row, a[ia], ends[ib], origin))
     if not blocks:
         return empty
     inside_all = np.concatenate(blocks)
