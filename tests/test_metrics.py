@@ -284,3 +284,48 @@ def test_evaluate_bad_tables_raise():
         evaluate(rankings.iloc[:1], JUDGMENTS.assign(relevance=-1))
     with pytest.raises(ValueError, match="valid: linear"):
         evaluate(rankings.iloc[:1], JUDGMENTS, gain="exp")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files.
+
+
+def test_read_rankings_and_judgments_from_files(tmp_path):
+    from gscp_match.metrics import read_judgments, read_rankings
+
+    runs = tmp_path / "expert_shortlist.csv"
+    runs.write_text("request_id,rank,expert_id,name\nr1,2,a,A\nr1,10,x,X\nr1,1,b,B\nr2,1,a,A\n", encoding="utf-8")
+    qrels = tmp_path / "judgments.csv"
+    qrels.write_text("request_id,expert_id,relevance\nr1,b,1\nr1,a,3\nr2,a,2\n", encoding="utf-8")
+    rankings = read_rankings(runs)
+    assert rankings["rank"].dtype == np.int64  # "10" sorts after "2"
+    result = evaluate(rankings, read_judgments(qrels), k=(2,))
+    table = result.per_request.set_index("request_id")
+    assert table.loc["r1", "rr"] == 1.0 and table.loc["r1", "hit@2"] == 1.0
+    assert table.loc["r1", "ndcg@2"] == pytest.approx((1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3)))
+    scored = tmp_path / "scores.csv"
+    scored.write_text("request_id,case_id,score\nr1,c1,0.2\nr1,c2,0.9\n", encoding="utf-8")
+    assert read_rankings(scored, item="case_id")["score"].tolist() == [0.2, 0.9]
+
+
+def test_bad_ranking_and_judgment_files_name_row_and_column(tmp_path):
+    from gscp_match.metrics import read_judgments, read_rankings
+
+    runs = tmp_path / "runs.csv"
+    runs.write_text("request_id,expert_id,rank\nr1,a,1\nr1,b,first\nr1,a,3\n,c,0\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_rankings(runs)
+    assert info.value.lines == [
+        "runs.csv row 3, column 'rank': 'first' is not a whole number >= 1",
+        "runs.csv row 4, column 'expert_id': (request_id 'r1', expert_id 'a') appears twice (first at row 2)",
+        "runs.csv row 5, column 'request_id': required value is empty",
+        "runs.csv row 5, column 'rank': '0' is not a whole number >= 1",
+    ]
+    qrels = tmp_path / "qrels.csv"
+    qrels.write_text("request_id,expert_id,relevance\nr1,a,-1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"qrels.csv row 2, column 'relevance': '-1' is not a number >= 0"):
+        read_judgments(qrels)
+    missing = tmp_path / "missing.csv"
+    missing.write_text("request_id,expert_id\nr1,a\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"missing.csv column 'relevance': required column is missing"):
+        read_judgments(missing)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from .catalog import Demo, load_cases, load_demo
 from .errors import InputError, ModelNotFoundError
+from .history import read_history
 from .io import write_table
+from .learn import evaluate_rounds, learn_weights
 from .matcher import Matcher, Shortlists
 from .round_plan import RoundPlan, add_bookings
 from .scoring import COMPONENTS, FILTERS, Weights
@@ -33,6 +35,9 @@ __all__ = [
     "Shortlists",
     "Weights",
     "add_bookings",
+    "evaluate_rounds",
+    "learn_weights",
+    "read_history",
     "load_cases",
     "load_demo",
     "read_table",

@@ -1,4 +1,4 @@
-"""Command line: ``gscp-match validate | generate | shortlist | assign | demo``.
+"""Command line: ``gscp-match validate | generate | shortlist | assign | demo | evaluate | learn-weights``.
 
 Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
 Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     p.add_argument("path", help="the file to check")
-    p.add_argument("--kind", required=True, choices=["experts", "evidence", "cases", "requests"])
+    p.add_argument("--kind", required=True, choices=["experts", "evidence", "cases", "requests", "history"])
     p.add_argument("--experts", help="a roster to check evidence ids and request exclusions against")
     p.set_defaults(run=_cmd_validate)
 
@@ -114,6 +114,63 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_demo)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score rankings against graded judgments or past selections",
+        description="Score a ranking file (for example expert_shortlist.csv) against graded judgments: hit@k, "
+        "recall@k, nDCG@k, MRR and MAP per request, and their means. A history of past selections (round, "
+        "request_id, expert_id, selected, rating) serves as judgments too: selected = relevant, rating = grade.",
+        epilog="example:\n  gscp-match evaluate --rankings results/expert_shortlist.csv --judgments judgments.csv "
+        "--k 1,5,10 --out per_request.csv\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("--rankings", required=True, help="request_id, expert_id (or case_id), rank or score")
+    p.add_argument("--judgments", required=True, help="request_id, expert_id (or case_id), relevance; or a history")
+    p.add_argument("--k", default="1,3,5,10", help="cutoffs, comma-separated (default 1,3,5,10)")
+    p.add_argument("--item", choices=["expert_id", "case_id"], default="expert_id", help="what is ranked")
+    p.add_argument("--requests", help="requests file: evaluate exactly these (an empty shortlist scores 0)")
+    p.add_argument("--threshold", type=float, default=1.0, help="grade from which an item is relevant (default 1)")
+    p.add_argument("--gain", choices=["linear", "exponential"], default="linear", help="nDCG gain (default linear)")
+    p.add_argument("--out", help="also write the per-request metrics (.csv, .xlsx, .parquet or .json)")
+    p.set_defaults(run=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "learn-weights",
+        help="learn the component weights from past selections",
+        description="Learn the score-component weights from a history of past selections (pairwise logistic "
+        "regression on component differences within each request), check them by leaving each round out, and "
+        "write a weights JSON usable with --weights. Prints the held-out figures per round and whether the learned "
+        "weights beat the reference weights (--weights, default the shipped ones).",
+        epilog="example:\n  gscp-match learn-weights --history history.csv --requests past_requests.csv "
+        "--experts experts.csv --evidence evidence.csv --out learned_weights.json\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("--history", required=True, help="round, request_id, expert_id, selected (0/1), rating (1-5)")
+    p.add_argument("--requests", required=True, help="the past rounds' requests (with their round)")
+    p.add_argument("--experts", required=True, help="roster file")
+    p.add_argument("--evidence", help="evidence file (optional)")
+    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument("--weights", help="reference weights JSON (default: models/default_weights.json)")
+    p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
+    p.add_argument("--candidates", type=int, default=20, help="top experts per request compared (default 20)")
+    p.add_argument(
+        "--label",
+        choices=["selected", "grade"],
+        default="selected",
+        help="compare selected vs not (default), or by grade (rating)",
+    )
+    p.add_argument(
+        "--metric",
+        default="ndcg@5",
+        choices=[f"{m}@{k}" for m in ("hit", "recall", "ndcg") for k in (1, 3, 5, 10)] + ["mrr", "map"],
+        metavar="METRIC",
+        help="held-out metric that decides (default ndcg@5; hit@k, recall@k, ndcg@k for k 1,3,5,10, mrr, map)",
+    )
+    p.add_argument("--per-round", help="also write the held-out figures per round to this table file")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--out", required=True, help="weights JSON to write")
+    p.set_defaults(run=_cmd_learn_weights)
     return parser
 
 
@@ -279,6 +336,74 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for path in [*_shortlist(matcher, ns, out, "csv"), *_assign(matcher, ns, out, "csv")]:
         print(f"wrote {path}")
     print(f"done: results in {out.resolve()}")
+    return EXIT_OK
+
+
+def _cutoffs(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise _Usage(f"--k must be whole numbers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise _Usage(f"--k must be whole numbers >= 1, got {text!r}")
+    return values
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate, read_judgments, read_rankings
+    from .validate import read_table
+
+    cutoffs = _cutoffs(args.k)
+    rankings = read_rankings(args.rankings, item=args.item)
+    judgments = read_judgments(args.judgments, item=args.item)
+    asked = read_table(args.requests, "requests")["request_id"].tolist() if args.requests else None
+    result = evaluate(
+        rankings, judgments, item=args.item, k=cutoffs, threshold=args.threshold, gain=args.gain, requests=asked
+    )
+    for name, value in result.summary().items():
+        print(f"{name}\t{int(value)}" if str(name).startswith("n_") else f"{name}\t{value:.4f}")
+    if result.excluded:
+        print(f"not evaluated (no judged item at relevance >= {args.threshold:g}): {', '.join(result.excluded)}")
+    if args.out:
+        print(f"wrote {_write(result.per_request, Path(args.out))}")
+    return EXIT_OK
+
+
+def _cmd_learn_weights(args: argparse.Namespace) -> int:
+    from .learn import learn_weights, save_weights
+
+    if args.candidates < 1:
+        raise _Usage("--candidates must be >= 1")
+    if Path(args.out).suffix.lower() != ".json":
+        raise _Usage(f"--out must be a .json file, got {args.out!r}")
+    learning = learn_weights(
+        _matcher(args),
+        args.requests,
+        args.history,
+        experts=args.experts,
+        evidence=args.evidence,
+        candidates=args.candidates,
+        label=args.label,
+        metric=args.metric,
+    )
+    per_round = learning.per_round()
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(per_round.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print()
+        print(learning.summary().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    fit = learning.learned
+    print()
+    print("weights: " + ", ".join(f"{c}={v:.3f}" for c, v in fit.weights.as_dict().items()))
+    if fit.unidentified:
+        print(f"kept at the reference weight (never differ between candidates): {', '.join(fit.unidentified)}")
+    if len(learning.masked):
+        print(f"{len(learning.masked)} selected pair(s) are removed by the hard filters now and were left out")
+    verdict = "beat" if learning.beats_reference else "do NOT beat"
+    print(f"learned weights {verdict} the reference weights on held-out rounds ({learning.metric})")
+    data = {"history": str(args.history), "requests": str(args.requests), "experts": str(args.experts)}
+    print(f"wrote {save_weights(learning, args.out, data=data)}")
+    if args.per_round:
+        print(f"wrote {_write(per_round, Path(args.per_round))}")
     return EXIT_OK
 
 

@@ -22,7 +22,8 @@ numbers can be checked against scikit-learn; ``"exponential"`` (``2**rel - 1``, 
 grade more. On a 0-3 scale the two differ little in ranking of systems.
 
 At the edge, :func:`evaluate` turns a ranking table (``request_id, <item>, rank`` or ``score``) and a judgment table
-(``request_id, <item>, relevance``) into these matrices.
+(``request_id, <item>, relevance``) into these matrices; :func:`read_rankings` and :func:`read_judgments` read them
+from files (a history of past selections also serves as judgments) with errors that name the file, row and column.
 
 >>> ranked = np.array([[0, 3, 1], [2, 0, 0]])
 >>> reciprocal_rank(ranked).tolist()
@@ -32,6 +33,8 @@ At the edge, :func:`evaluate` turns a ranking table (``request_id, <item>, rank`
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,7 +42,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import InputError
+from .errors import InputError, Problem
+from .schema import cell_text
 
 __all__ = [
     "GAINS",
@@ -52,6 +56,8 @@ __all__ = [
     "ndcg_at_k",
     "ranked_relevance",
     "evaluate",
+    "read_rankings",
+    "read_judgments",
 ]
 
 log = logging.getLogger(__name__)
@@ -438,3 +444,110 @@ def evaluate(
     columns["rr"] = reciprocal_rank(ranked, threshold=threshold)
     columns["ap"] = average_precision(ranked, n_relevant, threshold=threshold)
     return Evaluation(per_request=pd.DataFrame(columns), excluded=excluded)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files.
+
+
+def _read_ids_and_numbers(
+    path: str | os.PathLike[str], needed: Sequence[str], numeric: str, *, integer: bool, low: float
+) -> pd.DataFrame:
+    """Read ``needed`` id columns and one numeric column; every bad cell and duplicated pair is a problem."""
+    from .io import read_raw
+
+    raw = read_raw(path)
+    frame = raw.frame
+    missing = [c for c in (*needed, numeric) if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(repr, frame.columns[:12]))
+        raise InputError(
+            [Problem(raw.source, None, c, f"required column is missing (columns found: {found})") for c in missing]
+        )
+    problems: list[Problem] = []
+    columns: dict[str, list[object]] = {c: [] for c in (*needed, numeric)}
+    first: dict[tuple[str, ...], int] = {}
+    expected = f"a whole number >= {low:g}" if integer else f"a number >= {low:g}"
+    for position in range(len(frame)):
+        row = raw.row_number(position)
+        ids = tuple(cell_text(frame[c].iloc[position]) for c in needed)
+        for column, value in zip(needed, ids, strict=True):
+            if not value:
+                problems.append(Problem(raw.source, row, column, "required value is empty"))
+            columns[column].append(value)
+        text = cell_text(frame[numeric].iloc[position])
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < low or (integer and number != int(number)):
+            problems.append(Problem(raw.source, row, numeric, f"{text!r} is not {expected}"))
+        columns[numeric].append(number)
+        if all(ids):
+            if ids in first:
+                pair = ", ".join(f"{c} {v!r}" for c, v in zip(needed, ids, strict=True))
+                problems.append(
+                    Problem(raw.source, row, needed[-1], f"({pair}) appears twice (first at row {first[ids]})")
+                )
+            else:
+                first[ids] = row
+    if problems:
+        raise InputError(problems)
+    table = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
+    table[numeric] = table[numeric].astype(np.int64 if integer else np.float64)
+    return table
+
+
+def read_rankings(path: str | os.PathLike[str], *, item: str = "expert_id") -> pd.DataFrame:
+    """Read a ranking file: ``request_id``, ``item`` and ``rank`` (whole number >= 1) or, without it, ``score``.
+
+    A shortlist written by ``gscp-match shortlist`` (``expert_shortlist.csv``, ``case_shortlist.csv`` with
+    ``item="case_id"``) is such a file; other columns are ignored.
+
+    Returns
+    -------
+    DataFrame
+        ``request_id, <item>, rank`` (int64) or ``request_id, <item>, score`` (float64).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of every bad cell and repeated (request, item) pair.
+    """
+    from .io import read_raw
+
+    header = read_raw(path).frame.columns
+    if "rank" in header or "score" not in header:
+        return _read_ids_and_numbers(path, ("request_id", item), "rank", integer=True, low=1)
+    return _read_ids_and_numbers(path, ("request_id", item), "score", integer=False, low=-math.inf)
+
+
+def read_judgments(path: str | os.PathLike[str], *, item: str = "expert_id", unrated: int = 3) -> pd.DataFrame:
+    """Read a judgment file ``request_id, <item>, relevance`` (a number >= 0), or a history of past selections.
+
+    A file with a ``selected`` column and no ``relevance`` column is read as a history table
+    (:func:`gscp_match.history.history_judgments`: selected pairs are relevant, graded by their rating, ``unrated``
+    when it has none).
+
+    Returns
+    -------
+    DataFrame
+        ``request_id, <item>, relevance`` (float64 for judgment files, int64 for histories).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of every bad cell and repeated (request, item) pair.
+    """
+    from .io import read_raw
+
+    raw = read_raw(path)
+    if "selected" in raw.frame.columns and "relevance" not in raw.frame.columns:
+        from .history import history_judgments
+        from .validate import validate_table
+
+        if item != "expert_id":
+            raise InputError(f"{raw.source}: a history file judges experts; it cannot judge {item!r}")
+        judged = history_judgments(validate_table(raw, "history"), unrated=unrated)
+        return judged[["request_id", "expert_id", "relevance"]]
+    return _read_ids_and_numbers(path, ("request_id", item), "relevance", integer=False, low=0)

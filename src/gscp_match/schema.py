@@ -1,4 +1,5 @@
-"""The data contract: the four tables, their columns, and how each cell is read.
+"""The data contract: the tables (four inputs and the past-selections history), their columns, and how each cell is
+read.
 
 Every table is described by :data:`TABLES`; each column by a :class:`Column` with a cell parser. A parser takes the
 cell's text and returns the typed value or raises :class:`CellError` with what was expected. The validated (typed)
@@ -191,6 +192,25 @@ def _identity(text: str) -> str:
     return text
 
 
+def _selected(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "1.0", "true"):
+        return True
+    if low in ("0", "0.0", "false"):
+        return False
+    raise CellError(f"{text!r} is not 0 or 1 (1: the expert was selected, 0: considered and not selected)")
+
+
+def _rating(text: str) -> int:
+    try:
+        value = _number(text)
+    except CellError:
+        raise CellError(f"{text!r} is not a rating; expected a whole number from 1 to 5") from None
+    if value != int(value) or not 1 <= value <= 5:
+        raise CellError(f"{text!r} is not a rating; expected a whole number from 1 to 5")
+    return int(value)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The four tables.
 
@@ -254,12 +274,22 @@ REQUESTS: tuple[Column, ...] = (
     Column("round", "text", False, _identity, ""),
 )
 
+#: Past selections: one row per (request, expert) pair the program considered in an earlier round.
+HISTORY: tuple[Column, ...] = (
+    Column("round", "text", True, _identity, doc="round label, as in the requests' round column"),
+    Column("request_id", "text", True, _identity, doc="a request_id of that round"),
+    Column("expert_id", "text", True, _identity, doc="an expert_id of the roster"),
+    Column("selected", "bool", True, _selected, doc="1: selected, 0: considered and not selected"),
+    Column("rating", "int", False, _rating, None, "how the engagement went, 1 (poor) to 5 (excellent); selected only"),
+)
+
 #: Every table of the contract, by kind.
 TABLES: dict[str, tuple[Column, ...]] = {
     "experts": EXPERTS,
     "evidence": EVIDENCE,
     "cases": CASES,
     "requests": REQUESTS,
+    "history": HISTORY,
 }
 TABLE_KINDS: tuple[str, ...] = tuple(TABLES)
 

@@ -29,7 +29,8 @@ __all__ = ["validate_table", "read_table", "check_references", "working_days_bet
 
 
 def read_table(path: str | os.PathLike[str], kind: str) -> pd.DataFrame:
-    """Read and validate a table file of the given kind (``experts``, ``evidence``, ``cases``, ``requests``).
+    """Read and validate a table file of the given kind (``experts``, ``evidence``, ``cases``, ``requests``,
+    ``history``).
 
     Raises
     ------
@@ -231,12 +232,63 @@ def _check_rows(
         typed["korean_experience"] = typed["korean_experience"].map(lambda v: bool(v) if v is not None else False)
         typed["korean_experience"] = typed["korean_experience"].astype(bool)
         _check_requests(raw, typed, problems, given)
+    elif kind == "history":
+        _check_history(raw, typed, problems)
     elif kind == "cases":
         for position, (start, end) in enumerate(zip(typed["year_start"], typed["year_end"], strict=True)):
             if start is not pd.NA and end is not pd.NA and end < start:
                 problems.append(
                     Problem(source, raw.row_number(position), "year_end", f"{end} is before year_start {start}")
                 )
+
+
+def _check_history(raw: RawTable, typed: pd.DataFrame, problems: list[Problem]) -> None:
+    """One row per (request, expert) pair, one round per request, ratings on selected pairs only."""
+    source = raw.source
+    first_pair: dict[tuple[str, str], int] = {}
+    round_of: dict[str, tuple[str, int]] = {}
+    selected = typed["selected"].to_numpy(dtype=object)
+    ratings = typed["rating"]
+    columns = zip(typed["round"], typed["request_id"], typed["expert_id"], selected, strict=True)
+    for position, (round_label, request_id, expert_id, chosen) in enumerate(columns):
+        row = raw.row_number(position)
+        if request_id and expert_id:
+            pair = (request_id, expert_id)
+            if pair in first_pair:
+                problems.append(
+                    Problem(
+                        source,
+                        row,
+                        "expert_id",
+                        f"pair (request {request_id!r}, expert {expert_id!r}) appears twice "
+                        f"(first at row {first_pair[pair]})",
+                    )
+                )
+            else:
+                first_pair[pair] = row
+        if request_id and round_label:
+            seen = round_of.setdefault(request_id, (round_label, row))
+            if seen[0] != round_label:
+                problems.append(
+                    Problem(
+                        source,
+                        row,
+                        "round",
+                        f"request {request_id!r} is in round {seen[0]!r} at row {seen[1]}, here {round_label!r}; "
+                        "a request belongs to one round",
+                    )
+                )
+        if chosen is False and ratings.iloc[position] is not pd.NA:
+            problems.append(
+                Problem(
+                    source,
+                    row,
+                    "rating",
+                    f"{ratings.iloc[position]} is given for an expert not selected; "
+                    "rate selected experts only (leave it empty)",
+                )
+            )
+    typed["selected"] = np.array([bool(v) for v in selected], dtype=bool)
 
 
 def _check_requests(raw: RawTable, typed: pd.DataFrame, problems: list[Problem], given: dict[str, np.ndarray]) -> None:
