@@ -24,6 +24,15 @@ from .validate import read_table, validate_table
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The report pulls in matplotlib; load it only when asked for.
+    if name == "write_report":
+        from .report import write_report
+
+        return write_report
+    raise AttributeError(f"module 'gscp_match' has no attribute {name!r}")
+
 __all__ = [
     "COMPONENTS",
     "FILTERS",
@@ -43,5 +52,6 @@ __all__ = [
     "read_table",
     "similarity",
     "validate_table",
+    "write_report",
     "write_table",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``gscp-match validate | generate | shortlist | assign | demo | evaluate | learn-weights``.
+"""Command line: ``gscp-match validate | generate | shortlist | assign | report | demo | evaluate | learn-weights``.
 
 Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
 Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -101,6 +102,24 @@ def _parser() -> argparse.ArgumentParser:
         help="write the roster with the round's bookings added to 'busy' (format by extension), for the next round",
     )
     p.set_defaults(run=_cmd_assign)
+
+    p = sub.add_parser(
+        "report",
+        help="shortlist and staff a round, then write an Excel or HTML report",
+        description="Shortlist experts and Korean cases for every request, staff the round (as 'assign' does) and "
+        "write one report: an Excel workbook (.xlsx) or a single self-contained HTML page (.html, .htm), "
+        "chosen by the extension of --out.",
+        epilog="example:\n  gscp-match report --requests round.csv --experts experts.csv --evidence evidence.csv "
+        "--out round_report.html\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    _add_matching_args(p)
+    _add_assign_args(p)
+    p.add_argument("--top", type=int, default=5, help="experts per request (default 5)")
+    p.add_argument("--top-cases", type=int, default=3, help="cases per request (default 3)")
+    p.add_argument("--title", default="GSCP round report", help="the report's title")
+    p.add_argument("--out", required=True, help="report file: .html, .htm or .xlsx")
+    p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser(
         "demo",
@@ -248,14 +267,14 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _shortlist(matcher, args, Path(args.out), args.format):
+    for path in _shortlist(matcher, args, Path(args.out), args.format)[1]:
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def _shortlist(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path]:  # noqa: ANN001
+def _shortlist(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
     result = matcher.shortlist(args.requests, k=args.top, k_cases=args.top_cases)
-    return [
+    return result, [
         _write(result.experts, out / f"expert_shortlist.{fmt}"),
         _write(result.cases, out / f"case_shortlist.{fmt}"),
         _write(result.filters, out / f"filters.{fmt}"),
@@ -271,7 +290,7 @@ def _check_assign_args(args: argparse.Namespace) -> None:
         raise _Usage(f"--time-limit must be > 0, got {args.time_limit}")
 
 
-def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path]:  # noqa: ANN001
+def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
     plan = matcher.assign(
         args.requests,
         top_m=args.top_m,
@@ -282,6 +301,11 @@ def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path
         time_limit=args.time_limit,
     )
     print(f"plan: {plan.summary()}")
+    return plan
+
+
+def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
+    plan = _plan(matcher, args)
     written = [
         _write(plan.assignment, out / f"assignment.{fmt}"),
         _write(plan.unstaffed, out / f"unstaffed.{fmt}"),
@@ -294,15 +318,52 @@ def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> list[Path
 
         roster = add_bookings(read_table(args.experts, "experts"), plan.bookings, holidays=matcher.holidays)
         written.append(_write(roster, Path(roster_out)))
-    return written
+    return plan, written
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
     _check_assign_args(args)
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _assign(matcher, args, Path(args.out), args.format):
+    for path in _assign(matcher, args, Path(args.out), args.format)[1]:
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_format
+    from .validate import read_table
+
+    try:
+        report_format(args.out)
+    except InputError as exc:
+        raise _Usage(str(exc)) from None
+    if args.top < 1 or args.top_cases < 0:
+        raise _Usage("--top must be >= 1 and --top-cases >= 0")
+    _check_assign_args(args)
+    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
+    requests = read_table(args.requests, "requests")
+    result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
+    plan = _plan(matcher, argparse.Namespace(**{**vars(args), "requests": requests}))
+    path = _report(args.out, requests, matcher, result, plan, title=args.title)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str) -> Path:  # noqa: ANN001
+    from .report import write_report
+
+    return write_report(
+        out,
+        requests=requests,
+        experts=matcher.experts_,
+        shortlists_experts=result.experts,
+        shortlists_cases=result.cases,
+        cases=matcher.cases_,
+        assignment=plan.assignment,
+        unstaffed=plan.unstaffed,
+        bookings=plan.bookings,
+        title=title,
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -331,9 +392,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         roster_out=None,
     )
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
+    from .validate import read_table
+
     matcher = _matcher(ns).fit(ns.experts, evidence=ns.evidence)
     out = Path(args.out)
-    for path in [*_shortlist(matcher, ns, out, "csv"), *_assign(matcher, ns, out, "csv")]:
+    ns.requests = read_table(paths["requests"], "requests")
+    result, written = _shortlist(matcher, ns, out, "csv")
+    plan, plan_files = _assign(matcher, ns, out, "csv")
+    report = _report(out / "report.html", ns.requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
+    for path in [*written, *plan_files, report]:
         print(f"wrote {path}")
     print(f"done: results in {out.resolve()}")
     return EXIT_OK

@@ -3,6 +3,20 @@
 Reading returns a :class:`RawTable`: every cell as it came (text, number, bool, list or missing), with the row
 numbers a user sees in the file. Validation (``gscp_match.validate``) turns it into a typed table. Writing is atomic:
 a temporary file in the same folder, then a rename, so a failed run never leaves a half-written file.
+
+Formula injection. A spreadsheet evaluates a cell whose text starts with ``=``, ``+``, ``-`` or ``@`` as a formula
+(OWASP adds a leading tab or carriage return, which some importers drop before looking): a request description
+``=HYPERLINK(...)`` or ``-2+3+cmd|...`` would run when a colleague opens the CSV. The CSV and XLSX writers
+therefore prefix such a text cell with a single quote (OWASP's advice), and the readers remove it again, so our own
+files read back unchanged. The escape is unambiguous:
+
+* written: ``"'" + text`` when ``text`` is a run of zero or more ``'`` followed by one of ``= + - @ \t \r``, except
+  a plain number literal such as ``-12.5`` or ``+3e2`` (harmless, and it stays a number for the spreadsheet);
+* read: a cell that is a run of one or more ``'`` followed by one of those characters loses its first ``'``.
+
+So ``=1+1`` is written ``'=1+1``, ``'=1+1`` (text a user typed with its own quote) is written ``''=1+1``, and ``'abc``
+or ``-5`` are written as they are; each reads back as it was. Cells that are numbers, booleans or dates in the
+table are never touched. Parquet and JSON are data formats no spreadsheet evaluates: they are written as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +38,18 @@ import pandas as pd
 from .errors import InputError
 from .schema import cell_text
 
-__all__ = ["RawTable", "read_raw", "write_table", "atomic_path", "FORMATS", "format_of"]
+__all__ = [
+    "RawTable",
+    "read_raw",
+    "write_table",
+    "atomic_path",
+    "FORMATS",
+    "FORMULA_TRIGGERS",
+    "format_of",
+    "neutralize_formula",
+    "restore_formula",
+    "neutralize_formulas",
+]
 
 #: File extensions understood, by format.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -32,6 +58,96 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".pq"),
     "json": (".json",),
 }
+
+
+#: First characters that make a spreadsheet evaluate a text cell (OWASP "CSV injection"): = + - @ tab CR.
+FORMULA_TRIGGERS = "=+-@\t\r"
+
+# Written with a quote in front: optional quotes, then a trigger. Read back without one: one or more quotes, then a
+# trigger. A plain number literal (no quote in it) is never escaped.
+_NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
+_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralize_formula(text: str) -> str:
+    """Text as written to a CSV or XLSX cell: a single quote in front when a spreadsheet would evaluate it.
+
+    See the module docstring for the exact rule; :func:`restore_formula` undoes it.
+
+    >>> neutralize_formula("=1+1"), neutralize_formula("'=1+1"), neutralize_formula("-12.5"), neutralize_formula("'a")
+    ("'=1+1", "''=1+1", '-12.5', "'a")
+    """
+    if _NEEDS_QUOTE.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def restore_formula(text: str) -> str:
+    """Text of a CSV or XLSX cell as it was before :func:`neutralize_formula`.
+
+    >>> restore_formula("'=1+1"), restore_formula("''=1+1"), restore_formula("'a")
+    ('=1+1', "'=1+1", "'a")
+    """
+    return text[1:] if _QUOTED.match(text) else text
+
+
+def neutralize_formulas(cells: pd.Series) -> pd.Series:
+    """:func:`neutralize_formula` on every text cell of ``cells`` (other cells unchanged); object dtype out.
+
+    >>> neutralize_formulas(pd.Series(["=A1", 3, "-1", "-x"])).tolist()
+    ["'=A1", 3, '-1', "'-x"]
+    """
+    return _apply_pattern(cells, neutralize=True)
+
+
+def _apply_pattern(cells: pd.Series, *, neutralize: bool) -> pd.Series:
+    values = cells.to_numpy(dtype=object)
+    text = pd.Series(values, dtype=object, index=cells.index)
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if not is_text.any():
+        return text
+    strings = text.where(is_text, "").astype(str)
+    if neutralize:
+        hit = strings.str.match(_NEEDS_QUOTE.pattern) & ~strings.str.fullmatch(_NUMBER.pattern)
+    else:
+        hit = strings.str.match(_QUOTED.pattern)
+    hit = hit.to_numpy(dtype=bool) & is_text
+    if not hit.any():
+        return text
+    changed = "'" + strings[hit] if neutralize else strings[hit].str.slice(1)
+    out = values.copy()
+    out[hit] = changed.to_numpy(dtype=object)
+    return pd.Series(out, dtype=object, index=cells.index)
+
+
+def _restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralize_formula` on every text cell and column name of a CSV/XLSX table."""
+    frame = frame.copy()
+    for i in range(frame.shape[1]):
+        frame.isetitem(i, _apply_pattern(frame.iloc[:, i], neutralize=False))
+    frame.columns = [restore_formula(c) if isinstance(c, str) else c for c in frame.columns]
+    return frame
+
+
+def _neutralize_frame(typed: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
+    """Neutralize the file form ``out`` of ``typed``: only cells that are text (or lists of text) in ``typed``."""
+    out = out.copy()
+    for i in range(typed.shape[1]):
+        column = typed.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+            continue  # numbers, booleans and dates: never text, never quoted (a negative number stays a number)
+        original = column.to_numpy(dtype=object)
+        textlike = np.fromiter(
+            (isinstance(v, str | tuple | list | np.ndarray) for v in original), dtype=bool, count=len(original)
+        )
+        if not textlike.any():
+            continue
+        cells = out.iloc[:, i]
+        escaped = neutralize_formulas(cells).to_numpy(dtype=object)
+        out.isetitem(i, pd.Series(np.where(textlike, escaped, cells.to_numpy(dtype=object)), dtype=object))
+    out.columns = [neutralize_formula(str(c)) for c in out.columns]
+    return out
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
@@ -113,6 +229,8 @@ def read_raw(path: str | os.PathLike[str]) -> RawTable:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name}: cannot be read as {fmt}: {reason}") from None
     frame = frame.astype(object)
+    if fmt in ("csv", "xlsx"):
+        frame = _restore_frame(frame)  # our writer quoted cells a spreadsheet would evaluate: undo exactly that
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.shape[1] == 0:
         raise InputError(f"{name}: the file has no columns; expected a header row")
@@ -176,6 +294,15 @@ _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
@@ -191,6 +318,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file private (0600); give it the mode a plain open() would, as the user's umask says.
+    os.chmod(tmp_name, 0o666 & ~_UMASK)
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -205,14 +334,21 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name
     """Write a table in the format given by ``path``'s extension, atomically.
 
     List cells (tuples or lists) are written ``;``-separated, dates as ``YYYY-MM-DD``, booleans as ``true``/``false``,
-    so that reading and validating the file gives the same table back. Cells that a spreadsheet would evaluate as a
-    formula are not changed here: reports (``gscp_match.report``) neutralize them.
+    so that reading and validating the file gives the same table back.
+
+    In CSV and XLSX, text cells (and column names) that a spreadsheet would evaluate as a formula (starting with
+    ``= + - @``, tab or carriage return) get a single quote in front (:func:`neutralize_formula`); :func:`read_raw`
+    removes it, so the round trip is exact. Numbers, booleans and dates are not text and are never quoted. XLSX cells
+    are written as text cells anyway (never formulas); the quote still protects a user who retypes, copies or
+    re-saves the cell as CSV.
     """
     from .schema import to_file_form
 
     path = Path(path)
     fmt = format_of(path)
     out = to_file_form(frame)
+    if fmt in ("csv", "xlsx"):
+        out = _neutralize_frame(frame, out)
     with atomic_path(path) as tmp:
         if fmt == "csv":
             # Quote every text cell: a bare carriage return inside a cell must not end the row.
