@@ -329,3 +329,20 @@ def test_cli_demo_includes_the_round_plan(tmp_path):
     for name in ("expert_shortlist.csv", "case_shortlist.csv", "assignment.csv", "unstaffed.csv", "bookings.csv"):
         assert (out / name).exists(), name
     assert (pd.read_csv(out / "assignment.csv")["role"] == "assigned").sum() >= 1
+
+
+def test_cli_spread_weight_moves_work_away_from_recently_selected_experts(tmp_path):
+    first = tmp_path / "first"
+    base = ["assign", *_demo_args(), "--embedder", "hashing", "--cache", "none", "--quiet", "--alternates", "0"]
+    assert main([*base, "--out", str(first)]) == 0
+    chosen = pd.read_csv(first / "assignment.csv")
+    history = pd.DataFrame(
+        {"round": "R0", "request_id": chosen["request_id"], "expert_id": chosen["expert_id"], "selected": 1}
+    )
+    history_path = tmp_path / "history.csv"
+    history.to_csv(history_path, index=False)
+    second = tmp_path / "second"
+    assert main([*base, "--history", str(history_path), "--spread-weight", "1", "--out", str(second)]) == 0
+    again = pd.read_csv(second / "assignment.csv")
+    assert not set(again["expert_id"]) & set(chosen["expert_id"])
+    assert main([*base, "--spread-weight", "1", "--out", str(tmp_path / "x")]) == 2

@@ -215,6 +215,13 @@ def _add_assign_args(p: argparse.ArgumentParser) -> None:
         help="do not require a Korean-experienced expert on requests that ask for Korean experience",
     )
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
+    p.add_argument(
+        "--history",
+        help="past selections (round, request_id, expert_id, selected): with --spread-weight, experts selected in "
+        "the last --recent-rounds rounds score lower, so opportunities go round",
+    )
+    p.add_argument("--spread-weight", type=float, default=0.0, help="score lowered per recent engagement (default 0)")
+    p.add_argument("--recent-rounds", type=int, default=3, help="rounds of --history that count as recent (default 3)")
 
 
 def _version() -> str:
@@ -288,6 +295,10 @@ def _check_assign_args(args: argparse.Namespace) -> None:
         raise _Usage(f"--korean-share must be in [0, 1], got {args.korean_share}")
     if not args.time_limit > 0:
         raise _Usage(f"--time-limit must be > 0, got {args.time_limit}")
+    if not args.spread_weight >= 0 or args.recent_rounds < 1:
+        raise _Usage("--spread-weight must be >= 0 and --recent-rounds >= 1")
+    if args.spread_weight > 0 and not args.history:
+        raise _Usage("--spread-weight needs --history (the past selections to count)")
 
 
 def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
@@ -299,9 +310,23 @@ def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
         require_korean=not args.no_korean_rule,
         korean_share=args.korean_share,
         time_limit=args.time_limit,
+        recent_engagements=_recent(args),
+        spread_weight=args.spread_weight,
     )
     print(f"plan: {plan.summary()}")
     return plan
+
+
+def _recent(args: argparse.Namespace) -> pd.Series | None:
+    """Selections per expert in the last ``--recent-rounds`` rounds of ``--history`` (rounds sort by name)."""
+    if not getattr(args, "history", None):
+        return None
+    from .history import read_history
+
+    history = read_history(args.history)
+    recent = sorted(history["round"].unique())[-args.recent_rounds :]
+    chosen = history[history["round"].isin(recent) & history["selected"]]
+    return chosen.groupby("expert_id").size().astype(float)
 
 
 def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
@@ -390,6 +415,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         no_korean_rule=False,
         time_limit=60.0,
         roster_out=None,
+        history=None,
+        spread_weight=0.0,
+        recent_rounds=3,
     )
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
     from .validate import read_table
