@@ -12,6 +12,7 @@ Quick start::
 from __future__ import annotations
 
 from .catalog import Demo, load_cases, load_demo
+from .distributed import distributed_shortlist
 from .errors import InputError, ModelNotFoundError
 from .history import read_history
 from .io import write_table
@@ -20,6 +21,7 @@ from .matcher import Matcher, Shortlists
 from .round_plan import RoundPlan, add_bookings
 from .scoring import COMPONENTS, FILTERS, Weights
 from .similarity import similarity
+from .store import ProfileStore, StoreError
 from .validate import read_table, validate_table
 
 __version__ = "0.1.0"
@@ -33,6 +35,7 @@ def __getattr__(name: str) -> object:
         return write_report
     raise AttributeError(f"module 'gscp_match' has no attribute {name!r}")
 
+
 __all__ = [
     "COMPONENTS",
     "FILTERS",
@@ -40,10 +43,13 @@ __all__ = [
     "InputError",
     "Matcher",
     "ModelNotFoundError",
+    "ProfileStore",
+    "StoreError",
     "RoundPlan",
     "Shortlists",
     "Weights",
     "add_bookings",
+    "distributed_shortlist",
     "evaluate_rounds",
     "learn_weights",
     "read_history",

@@ -202,6 +202,12 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--scheduler",
+        help="score on Dask: local, threads, processes or a scheduler address (tcp://host:8786); "
+        "needs gscp_match[distributed]",
+    )
+    p.add_argument("--store", help="profile store folder: encode only new or changed profiles, reuse the rest")
 
 
 def _add_assign_args(p: argparse.ArgumentParser) -> None:
@@ -267,7 +273,22 @@ def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to kee
     from .matcher import Matcher
 
     cache = None if str(args.cache).lower() == "none" else args.cache
-    return Matcher(args.embedder, weights=args.weights, cache=cache, show_progress=False if args.quiet else None)
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        from .distributed import check_scheduler
+
+        try:
+            check_scheduler(scheduler)
+        except (ValueError, ImportError) as exc:
+            raise _Usage(str(exc)) from None
+    return Matcher(
+        args.embedder,
+        weights=args.weights,
+        cache=cache,
+        show_progress=False if args.quiet else None,
+        scheduler=scheduler,
+        store=getattr(args, "store", None),
+    )
 
 
 def _cmd_shortlist(args: argparse.Namespace) -> int:

@@ -108,6 +108,15 @@ class Matcher:
         Experts scored at a time (memory is O(requests x chunk_size)).
     show_progress : bool or None
         Progress bars on long work; None: on unless ``GSCP_MATCH_QUIET=1``.
+    scheduler : str or dask Client, optional
+        Score on Dask (``"threads"``, ``"processes"``, ``"local"`` for a LocalCluster, a scheduler address
+        ``"tcp://host:8786"``, or a ``Client``), shard by shard, with results identical to one process. Needs
+        ``pip install 'gscp_match[distributed]'``; without it nothing imports Dask. See ``docs/distributed.md``.
+    n_shards : int, optional
+        Expert shards for Dask (default: from the number of workers).
+    store : path, optional
+        A profile store folder (:class:`gscp_match.store.ProfileStore`): experts' embeddings kept in Parquet
+        shards, so only new or changed profiles are encoded (on the Dask workers when ``scheduler`` is given).
     """
 
     def __init__(
@@ -121,6 +130,9 @@ class Matcher:
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
         chunk_size: int = 16384,
         show_progress: bool | None = None,
+        scheduler: Any = None,
+        n_shards: int | None = None,
+        store: str | os.PathLike[str] | None = None,
     ) -> None:
         if aggregation not in AGGREGATION_METHODS:
             raise ValueError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
@@ -134,6 +146,11 @@ class Matcher:
         self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
         self.chunk_size = chunk_size
         self.show_progress = show_progress
+        if scheduler is not None:
+            from .distributed import check_scheduler
+
+            check_scheduler(scheduler)  # unknown name: ValueError listing the valid ones; no dask: ImportError
+        self.scheduler, self.n_shards, self.store = scheduler, n_shards, store
         self._fitted = False
 
     def __repr__(self) -> str:
@@ -169,7 +186,17 @@ class Matcher:
         max_tokens = self._passage_tokens()
         self.expert_docs_ = expert_documents(self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count)
         self.case_docs_ = case_documents(self.cases_, max_tokens=max_tokens, count_tokens=count)
-        self.expert_embeddings_ = self._encode(self.expert_docs_.passages)
+        if self.store is not None:
+            from .store import ProfileStore
+
+            profiles = ProfileStore(self.store)
+            profiles.update(self.experts_, evidence=evidence_table, embedder=self.embedder_, scheduler=self.scheduler)
+            stored = profiles.load(embedder=self.embedder_)
+            if stored.passages != self.expert_docs_.passages:
+                raise RuntimeError(f"profile store {profiles.directory} does not hold this roster's passages")
+            self.expert_embeddings_ = stored.doc_embeddings
+        else:
+            self.expert_embeddings_ = self._encode(self.expert_docs_.passages)
         self.case_embeddings_ = self._encode(self.case_docs_.passages)
         if self.lexical:
             self.lexical_index_: LexicalIndex | None = LexicalIndex.fit(
@@ -245,10 +272,7 @@ class Matcher:
             Shortlist lengths (k_cases=0 skips cases).
         """
         table, inputs = self.scoring_inputs(requests)
-        with progress_bar(len(self.experts_), "scoring experts", enabled=self._progress(len(self.experts_))) as bar:
-            result = scoring.shortlist(
-                inputs, k=k, weights=self.weights, chunk_size=self.chunk_size, progress=bar.update
-            )
+        result = self._score(inputs, k)
         experts_frame = explain_experts(
             table,
             self.experts_,
@@ -317,10 +341,7 @@ class Matcher:
         if n_alternates < 0:
             raise ValueError(f"n_alternates must be >= 0, got {n_alternates}")
         table, inputs = self.scoring_inputs(requests)
-        with progress_bar(len(self.experts_), "scoring experts", enabled=self._progress(len(self.experts_))) as bar:
-            candidates = scoring.shortlist(
-                inputs, k=top_m, weights=self.weights, chunk_size=self.chunk_size, progress=bar.update
-            )
+        candidates = self._score(inputs, top_m)
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
         result = solve(
@@ -350,6 +371,23 @@ class Matcher:
             sub_roster=sub_roster,
             filters=filters,
         )
+
+    def _score(self, inputs: ScoringInputs, k: int) -> Shortlist:
+        """Top-k per request, on Dask when a scheduler was given (identical results), else in this process."""
+        if self.scheduler is not None:
+            from .distributed import distributed_shortlist
+
+            return distributed_shortlist(
+                inputs,
+                k=k,
+                weights=self.weights,
+                scheduler=self.scheduler,
+                n_shards=self.n_shards,
+                chunk_size=self.chunk_size,
+            )
+        n = len(self.experts_)
+        with progress_bar(n, "scoring experts", enabled=self._progress(n)) as bar:
+            return scoring.shortlist(inputs, k=k, weights=self.weights, chunk_size=self.chunk_size, progress=bar.update)
 
     def _assignment_table(
         self,
