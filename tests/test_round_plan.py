@@ -346,3 +346,66 @@ def test_cli_spread_weight_moves_work_away_from_recently_selected_experts(tmp_pa
     again = pd.read_csv(second / "assignment.csv")
     assert not set(again["expert_id"]) & set(chosen["expert_id"])
     assert main([*base, "--spread-weight", "1", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_requests_needing_more_experts_than_top_m_still_get_candidates(fake_matcher, demo):
+    requests = demo.requests.copy()
+    requests["experts_needed"] = 3
+    requests["budget_usd"] = np.nan  # a team budget could legitimately stop the third expert
+    plan = fake_matcher.assign(requests.iloc[[2]], top_m=2, n_alternates=0)
+    assert plan.problem.n_pairs >= 3
+    assert (plan.assignment["role"] == "assigned").sum() == 3
+    assert plan.unstaffed.empty
+
+
+def test_spread_adjusted_scores_order_the_table(fake_matcher, demo):
+    ids = list(demo.experts["expert_id"])
+    plan = fake_matcher.assign(demo.requests, spread_weight=0.02, recent_engagements={e: 3 for e in ids[::2]})
+    table = plan.assignment
+    lowered = table["expert_id"].isin(ids[::2])
+    np.testing.assert_allclose(table.loc[lowered, "adjusted_score"], table.loc[lowered, "score"] - 0.06, atol=2e-4)
+    np.testing.assert_allclose(table.loc[~lowered, "adjusted_score"], table.loc[~lowered, "score"], atol=1e-9)
+    for _, group in table.groupby(["request_id", "role"]):
+        assert (np.diff(group["adjusted_score"].to_numpy()) <= 2e-4).all()
+
+
+def test_add_bookings_takes_iso_holidays_and_refuses_double_bookings(demo):
+    booked = pd.DataFrame(
+        {
+            "expert_id": [demo.experts["expert_id"].iloc[0]] * 2,
+            "request_id": ["R1", "R1"],
+            "date": pd.to_datetime(["2027-03-01", "2027-03-03"]),
+        }
+    )
+    # 2027-03-02 is a holiday: the two booked days join one interval across it.
+    out = add_bookings(demo.experts, booked, holidays=["2027-03-02"])
+    assert out["busy"].iloc[0][-1] == "2027-03-01/2027-03-03"
+    twice = pd.concat([booked, booked.assign(request_id="R2")])
+    with pytest.raises(gm.InputError, match="booked twice on 2027-03-01"):
+        add_bookings(demo.experts, twice)
+
+
+def test_recent_rounds_follow_the_numbers_in_round_names(tmp_path):
+    import argparse
+
+    from gscp_match.cli import _recent
+
+    history = pd.DataFrame(
+        {"round": ["R8", "R9", "R10", "R11"], "request_id": ["a", "b", "c", "d"], "expert_id": ["E0", "E1", "E2", "E3"],
+         "selected": [1, 1, 1, 1]}
+    )  # fmt: skip
+    path = tmp_path / "history.csv"
+    history.to_csv(path, index=False)
+    recent = _recent(argparse.Namespace(history=str(path), recent_rounds=2))
+    assert sorted(recent.index) == ["E2", "E3"]
+
+
+def test_cli_refuses_bad_demo_top_and_roster_out_before_any_work(tmp_path, capsys):
+    assert main(["demo", "--embedder", "hashing", "--top", "0", "--out", str(tmp_path / "d")]) == 2
+    out = tmp_path / "plan"
+    code = main(
+        ["assign", *_demo_args(), "--embedder", "hashing", "--out", str(out), "--roster-out", str(out / "r.txt")]
+    )
+    assert code == 2
+    assert "--roster-out" in capsys.readouterr().err
+    assert not out.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -320,6 +321,13 @@ def _check_assign_args(args: argparse.Namespace) -> None:
         raise _Usage("--spread-weight must be >= 0 and --recent-rounds >= 1")
     if args.spread_weight > 0 and not args.history:
         raise _Usage("--spread-weight needs --history (the past selections to count)")
+    if getattr(args, "roster_out", None):
+        from .io import format_of
+
+        try:
+            format_of(args.roster_out)
+        except InputError as exc:
+            raise _Usage(f"--roster-out: {exc}") from None
 
 
 def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
@@ -338,14 +346,19 @@ def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
     return plan
 
 
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    """Sort key reading the numbers in a name as numbers: R9 < R10, 2026-R2 < 2026-R11."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|\D+", str(name))]
+
+
 def _recent(args: argparse.Namespace) -> pd.Series | None:
-    """Selections per expert in the last ``--recent-rounds`` rounds of ``--history`` (rounds sort by name)."""
+    """Selections per expert in the last ``--recent-rounds`` rounds of ``--history`` (rounds in natural order)."""
     if not getattr(args, "history", None):
         return None
     from .history import read_history
 
     history = read_history(args.history)
-    recent = sorted(history["round"].unique())[-args.recent_rounds :]
+    recent = sorted(history["round"].unique(), key=_natural)[-args.recent_rounds :]
     chosen = history[history["round"].isin(recent) & history["selected"]]
     return chosen.groupby("expert_id").size().astype(float)
 
@@ -415,6 +428,8 @@ def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, t
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .catalog import demo_paths
 
+    if args.top < 1:
+        raise _Usage(f"--top must be >= 1, got {args.top}")
     paths = demo_paths()
     ns = argparse.Namespace(
         requests=paths["requests"],

@@ -326,7 +326,8 @@ class Matcher:
         unstaffed_penalty : float, default 10.0
             Objective cost of each missing expert.
         recent_engagements : mapping or Series expert_id -> count, optional
-            Engagements in recent rounds; with ``spread_weight`` they lower a pair's score.
+            Engagements in recent rounds; with ``spread_weight`` they lower a pair's score (shown as
+            ``adjusted_score`` in the assignment table). Experts not listed count 0.
         spread_weight : float, default 0.0
             Score lowered by ``spread_weight * recent_engagements`` (spreads opportunities).
         time_limit, mip_rel_gap : float
@@ -335,22 +336,34 @@ class Matcher:
         Returns
         -------
         RoundPlan
+
+        Examples
+        --------
+        >>> from gscp_match import Matcher, load_demo
+        >>> demo = load_demo()
+        >>> matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+        >>> plan = matcher.assign(demo.requests, top_m=10, n_alternates=1)
+        >>> plan.result.status, plan.unstaffed.empty
+        ('optimal', True)
+        >>> sorted(plan.assignment["role"].unique())
+        ['alternate', 'assigned']
         """
-        if top_m < 1:
-            raise ValueError(f"top_m must be >= 1, got {top_m}")
-        if n_alternates < 0:
-            raise ValueError(f"n_alternates must be >= 0, got {n_alternates}")
+        for name, value, least in (("top_m", top_m, 1), ("n_alternates", n_alternates, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         table, inputs = self.scoring_inputs(requests)
-        candidates = self._score(inputs, top_m)
+        # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
+        candidates = self._score(inputs, max(int(top_m), int(inputs.requests.experts_needed.max(initial=1))))
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
+        recent = round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows])
         result = solve(
             problem,
             method=method,
             require_korean=require_korean,
             korean_share=korean_share,
             unstaffed_penalty=unstaffed_penalty,
-            recent_engagements=round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows]),
+            recent_engagements=recent,
             spread_weight=spread_weight,
             time_limit=time_limit,
             mip_rel_gap=mip_rel_gap,
@@ -360,7 +373,8 @@ class Matcher:
             problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
         )
         filters = _filter_table(table, candidates)
-        assignment = self._assignment_table(table, inputs, candidates, chosen, n_assigned)
+        lowered = pd.Series(spread_weight * recent, index=expert_ids[sub_roster.rows])
+        assignment = self._assignment_table(table, inputs, candidates, chosen, n_assigned, lowered)
         unstaffed = _unstaffed_table(reasons, problem, result, table, filters, len(self.experts_))
         return RoundPlan(
             assignment=assignment,
@@ -396,6 +410,7 @@ class Matcher:
         candidates: Shortlist,
         chosen: NDArray[np.int64],
         n_assigned: NDArray[np.int64],
+        lowered: pd.Series,
     ) -> pd.DataFrame:
         # Score of each chosen expert: its entry in the request's candidate row.
         match = (chosen[:, :, None] == candidates.experts[:, None, :]) & (chosen[:, :, None] >= 0)
@@ -416,6 +431,7 @@ class Matcher:
         position = frame["rank"].to_numpy(dtype=np.int64)
         row_of = pd.Index(inputs.requests.ids).get_indexer(frame["request_id"].to_numpy(dtype=object))
         is_assigned = position <= n_assigned[row_of]
+        frame["adjusted_score"] = (frame["score"] - frame["expert_id"].map(lowered).fillna(0.0)).round(4)
         frame["role"] = np.where(is_assigned, "assigned", "alternate")
         frame["rank"] = np.where(is_assigned, position, position - n_assigned[row_of])
         rest = [c for c in frame.columns if c not in round_plan.ASSIGNMENT_COLUMNS]

@@ -7,8 +7,9 @@ dates, and explains every row in words:
 * :func:`build_problem` turns each request's top-M unmasked candidates (a :class:`~gscp_match.scoring.Shortlist`
   with ``k = M``) into an :class:`~gscp_match.assign.AssignmentProblem` over the experts that appear in them
   (a sub-roster, so the problem stays small whatever the roster size).
-* :func:`plan_tables` solves nothing; it turns a solved problem into the ``assignment``, ``unstaffed`` and
-  ``bookings`` tables of :class:`RoundPlan`.
+* :func:`plan_tables` solves nothing; it turns a solved problem into each request's assigned and alternate
+  experts (ranked), the unstaffed reasons and the ``bookings`` table; the matcher adds ids, names and
+  explanations to make :class:`RoundPlan`.
 * :func:`add_bookings` writes the booked days into the roster's ``busy`` column, so the next round sees them.
 
 :meth:`gscp_match.Matcher.assign` runs the whole chain.
@@ -16,7 +17,7 @@ dates, and explains every row in words:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     "role",
     "rank",
     "score",
+    "adjusted_score",
     "free_days",
     "days_needed",
     "why",
@@ -76,7 +78,8 @@ class RoundPlan:
     assignment : DataFrame
         One row per assigned expert (``role == "assigned"``) and per stand-by (``role == "alternate"``):
         :data:`ASSIGNMENT_COLUMNS` then the component and explanation columns of the expert shortlists.
-        ``rank`` counts from 1 within each request and role, best score first.
+        ``rank`` counts from 1 within each request and role, best ``adjusted_score`` first (the score lowered by
+        the spread weight; equal to ``score`` without one).
     unstaffed : DataFrame
         :data:`UNSTAFFED_COLUMNS`, one row per request with fewer experts than it needs; ``blocked_by`` lists
         (``;``-joined) the requests holding its candidates.
@@ -107,9 +110,11 @@ class RoundPlan:
         assigned = int(np.count_nonzero(self.result.assigned))
         gap = "" if np.isnan(self.result.gap) else f", gap {self.result.gap:.2%}"
         bound = "" if np.isnan(self.result.bound) else f", bound {self.result.bound:.4f}"
+        status, method = self.result.status, self.result.method
+        how = status if status == method else f"{method} {status}"
         return (
-            f"{n - short} of {n} requests fully staffed, {assigned} assignments; {self.result.method} "
-            f"{self.result.status}, objective {self.result.objective:.4f}{bound}{gap}, {self.result.seconds:.2f} s"
+            f"{n - short} of {n} requests fully staffed, {assigned} assignments; {how}, "
+            f"objective {self.result.objective:.4f}{bound}{gap}, {self.result.seconds:.2f} s"
         )
 
 
@@ -222,18 +227,19 @@ def screening_reason(filters: pd.Series, n_experts: int, days: int, window: str)
     no expert passed screening: 180 of 200 lack 20 free working days in 2027-03-01..2027-03-31;
     3 have a conflict of interest; 25 are over the budget
     """
-    words = {
-        "availability": f"lack {days} free working days" + (f" in {window}" if window else ""),
-        "conflict": "have a conflict of interest",
-        "language": "share no language with the team",
-        "budget": "are over the budget",
+    in_window = f" in {window}" if window else ""
+    words = {  # (one, many)
+        "availability": (f"lacks {days} free working days{in_window}", f"lack {days} free working days{in_window}"),
+        "conflict": ("has a conflict of interest", "have a conflict of interest"),
+        "language": ("shares no language with the team", "share no language with the team"),
+        "budget": ("is over the budget", "are over the budget"),
     }
     parts: list[str] = []
     for name in FILTERS:
         count = int(filters.get(f"removed_{name}", 0))
         if count:
             prefix = f"{count} of {n_experts}" if not parts else f"{count}"
-            parts.append(f"{prefix} {words[name]}")
+            parts.append(f"{prefix} {words[name][0] if count == 1 else words[name][1]}")
     if not parts:
         return "no expert passed screening"
     return "no expert passed screening: " + "; ".join(parts)
@@ -253,7 +259,8 @@ def plan_tables(
     Returns
     -------
     chosen : ndarray of int64, shape (n_requests, width)
-        Roster rows: each request's assigned experts (best score first) then its alternates; -1 padding.
+        Roster rows: each request's assigned experts then its alternates, each best first by the spread-adjusted
+        score (ties by expert position); -1 padding.
     n_assigned : ndarray of int64, shape (n_requests,)
         How many of the first columns of ``chosen`` are assigned (the rest are alternates).
     reasons : list of UnstaffedReason
@@ -262,6 +269,9 @@ def plan_tables(
     """
     assigned = np.asarray(result.assigned, dtype=bool)
     pr, pe, ps = problem.pair_request, problem.pair_expert, problem.pair_score
+    options = result.options
+    if options.recent_engagements is not None and options.spread_weight:
+        ps = ps - options.spread_weight * options.recent_engagements[pe]  # alternates() ranks by this too
     n_req = problem.n_requests
     stand_by = alternates(problem, result, n=n_alternates)
     team_pairs = np.flatnonzero(assigned)
@@ -289,7 +299,10 @@ def plan_tables(
 
 
 def add_bookings(
-    experts: pd.DataFrame, booked: pd.DataFrame, *, holidays: NDArray[np.int64] | None = None
+    experts: pd.DataFrame,
+    booked: pd.DataFrame,
+    *,
+    holidays: Sequence[str] | NDArray[np.datetime64] | NDArray[np.int64] | None = None,
 ) -> pd.DataFrame:
     """The roster with each booking added to its expert's ``busy`` intervals.
 
@@ -303,13 +316,21 @@ def add_bookings(
         A validated experts table (``busy`` holds tuples of ``YYYY-MM-DD/YYYY-MM-DD`` strings).
     booked : DataFrame
         :attr:`RoundPlan.bookings`.
-    holidays : ndarray of int64, optional
-        Day numbers the plan treated as holidays (bridged like weekends).
+    holidays : sequence of ISO dates, datetime64 or int64 day numbers, optional
+        The holidays the plan used (bridged like weekends when joining days into intervals).
 
     Raises
     ------
     InputError
-        A booking names an expert the roster does not have.
+        A booking names an expert the roster does not have, or books an expert twice on one day.
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"expert_id": ["E1"], "busy": [("2027-01-04/2027-01-05",)]})
+    >>> booked = pd.DataFrame({"expert_id": ["E1"] * 3, "request_id": ["R1"] * 3,
+    ...                        "date": pd.to_datetime(["2027-03-05", "2027-03-08", "2027-03-10"])})
+    >>> add_bookings(roster, booked)["busy"].iloc[0]
+    ('2027-01-04/2027-01-05', '2027-03-05/2027-03-08', '2027-03-10/2027-03-10')
     """
     out = experts.copy()
     if booked.empty:
@@ -319,10 +340,20 @@ def add_bookings(
     if missing:
         raise InputError(f"bookings: experts not on the roster: {', '.join(map(str, missing[:10]))}")
     days = booked["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    twice = booked.assign(day=days).duplicated(["expert_id", "day"], keep=False).to_numpy()
+    if twice.any():
+        first = booked[twice].iloc[0]
+        raise InputError(
+            f"bookings: expert {first['expert_id']} is booked twice on {np.datetime64(int(days[twice][0]), 'D')} "
+            f"(requests {', '.join(map(str, booked.loc[twice, 'request_id'].unique()[:5]))})"
+        )
     workdays = origin = None
     if holidays is not None and len(holidays):
+        holiday_days = np.asarray(holidays)
+        if holiday_days.dtype.kind not in "iu":
+            holiday_days = holiday_days.astype("datetime64[D]").astype(np.int64)
         origin, horizon = int(days.min()), int(days.max() - days.min() + 1)
-        workdays = calendar.working_day_mask(origin, horizon, holidays)
+        workdays = calendar.working_day_mask(origin, horizon, holiday_days)
     frame = pd.DataFrame({"expert_id": booked["expert_id"].to_numpy(), "request_id": booked["request_id"].to_numpy()})
     frame["day"] = days
     frame = frame.sort_values(["expert_id", "request_id", "day"], kind="stable")
