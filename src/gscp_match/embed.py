@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
+from gscp_match.progress import quiet
 
 __all__ = [
     "Embedder",
@@ -249,6 +250,11 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             logger.info("loading sentence-transformers model from %s", self.folder)
+            if self.show_progress is False or quiet():
+                # transformers draws its own "Loading weights" bar; keep quiet runs quiet.
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
             self._model = SentenceTransformer(str(self.folder), device=self.device)
         return self._model
 
