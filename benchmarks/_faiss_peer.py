@@ -1,7 +1,8 @@
 """faiss ``IndexFlatIP`` (exact inner product) on the benchmark's embeddings, in its own process.
 
 Started by ``bench_scoring.py`` with its own environment (``OPENBLAS_CORETYPE=SkylakeX`` where the CPU has avx512f,
-for the OpenBLAS bundled in faiss-cpu wheels). Regenerates the same embeddings from the seed, times ``index.search``
+for the OpenBLAS bundled in faiss-cpu wheels, which predates some CPUs; elsewhere OpenBLAS picks its kernel itself, and
+the JSON line says which one threadpoolctl saw). Regenerates the same embeddings from the seed, times ``index.search``
 (the minimum over ``--repeat`` runs; building the index is reported apart), saves the top-k ids to ``--out`` and prints
 one JSON line. When faiss is not importable it prints ``{"skipped": ...}`` and exits with 0.
 """
@@ -10,11 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+def blas_kernel() -> str:
+    """The BLAS faiss runs on, as threadpoolctl reports it (library, version, kernel, threads)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    found = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '-')} x{i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas" and "faiss" in i.get("filepath", "")
+    ]
+    return "; ".join(found) or "no BLAS of faiss found"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         "add_seconds": add_seconds,
         "faiss": getattr(faiss, "__version__", "?"),
         "threads": faiss.omp_get_max_threads(),
+        "blas": blas_kernel(),
+        "coretype": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
     }
     print(json.dumps(report))
     return 0

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gscp_match import scoring
+from gscp_match import calendar, scoring
 from gscp_match.arrays import ExpertArrays, RequestArrays, conflict_token
 from gscp_match.scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
 from gscp_match.validate import validate_table
@@ -349,3 +349,238 @@ def test_unknown_weight_name_lists_valid_ones():
 def test_default_weights_file_is_used():
     w = Weights.default()
     assert w.semantic > 0 and sum(w.as_dict().values()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fast path of shortlist under every internal configuration: which feature columns go pairwise instead of into
+# the product, product blocks that chunks cut, several request tiles, and worker lanes.
+
+FAST_PATHS = st.fixed_dictionaries(
+    {
+        "_SPARSE_SHARE": st.sampled_from([scoring._SPARSE_SHARE, 0.0, 0.3, 1.0]),
+        "_PRODUCT_BLOCK": st.sampled_from([scoring._PRODUCT_BLOCK, 1, 2, 3]),
+        "_TILE_ROWS": st.sampled_from([scoring._TILE_ROWS, 1, 2]),
+        "lanes": st.sampled_from([None, 1, 2, 3]),
+    }
+)
+
+
+def _fast_shortlist(inputs, config, *, k, weights=None, chunk_size):
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in config.items():
+            if name != "lanes":
+                mp.setattr(scoring, name, value)
+        return scoring._shortlist(
+            inputs, k=k, weights=weights or Weights.default(), chunk_size=chunk_size, lanes=config["lanes"]
+        )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(), WEIGHTS, st.integers(1, 5), st.integers(1, 4), st.sampled_from(["max", "mean", "topk"]), FAST_PATHS)
+def test_fast_path_configurations_equal_loop_reference(data, weights, k, chunk, aggregation, config):
+    experts_raw, requests_raw, holidays, seed = data
+    experts, requests, inputs = build(experts_raw, requests_raw, holidays, seed, aggregation=aggregation)
+    ref = reference(experts, requests, inputs, holidays, weights)
+    n_req, n_exp = inputs.shape
+    result = _fast_shortlist(inputs, config, k=k, weights=weights, chunk_size=chunk)
+    expected = ranked(ref, n_req, n_exp, list(experts["expert_id"]), k)
+    for r in range(n_req):
+        got = [e for e in result.experts[r] if e >= 0]
+        assert len(got) == len(expected[r])
+        np.testing.assert_allclose(
+            result.scores[r, : len(got)], [ref[(r, e)][0] for e in expected[r]], rtol=1e-5, atol=1e-5
+        )
+        assert all(not any(ref[(r, e)][2].values()) for e in got), "a masked pair was ranked"
+        assert np.all(result.experts[r, len(got) :] == -1) and np.all(np.isneginf(result.scores[r, len(got) :]))
+        for i, name in enumerate(FILTERS):
+            assert result.filtered[r, i] == sum(ref[(r, e)][2][name] for e in range(n_exp))
+        assert result.eligible[r] == sum(not any(ref[(r, e)][2].values()) for e in range(n_exp))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), FAST_PATHS, st.sampled_from(["max", "topk"]))
+def test_scores_are_bit_identical_across_lanes_and_block_multiples(data, k, block, multiple, config, aggregation):
+    """Products run in fixed blocks from each chunk's start on one BLAS thread: lanes never change a bit, and
+    neither does any chunk size that is a multiple of the block (a shard starting on a chunk boundary neither)."""
+    experts_raw, requests_raw, holidays, seed = data
+    _, _, inputs = build(experts_raw, requests_raw, holidays, seed, aggregation=aggregation)
+    config = {**config, "_PRODUCT_BLOCK": block}
+    whole = _fast_shortlist(inputs, {**config, "lanes": 1}, k=k, chunk_size=block * 1000)
+    chunked = _fast_shortlist(inputs, config, k=k, chunk_size=block * multiple)
+    for other in (chunked, _fast_shortlist(inputs, {**config, "lanes": 1}, k=k, chunk_size=block * multiple)):
+        np.testing.assert_array_equal(whole.experts, other.experts)
+        np.testing.assert_array_equal(whole.scores, other.scores)
+        np.testing.assert_array_equal(whole.filtered, other.filtered)
+        np.testing.assert_array_equal(whole.eligible, other.eligible)
+
+
+def test_shortlist_on_a_larger_round_is_the_same_in_lanes_and_restores_blas_threads():
+    """Enough experts for several product blocks and chunks; conflicts, rare languages and budgets all present."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(7)
+    n_exp, n_req = 5_000, 70
+    experts_raw = pd.DataFrame(
+        {
+            "expert_id": [f"E{i:05d}" for i in range(n_exp)],
+            "name": "x",
+            "bio": "bio",
+            "languages": [";".join(rng.choice(LANGS, size=rng.integers(1, 3), replace=False)) for _ in range(n_exp)],
+            "themes": [";".join(rng.choice(THEMES, size=rng.integers(1, 3), replace=False)) for _ in range(n_exp)],
+            "countries": [
+                ";".join(rng.choice(COUNTRIES, size=rng.integers(0, 3), replace=False)) for _ in range(n_exp)
+            ],
+            "regions": rng.choice(["", "AFR", "MNA"], size=n_exp),
+            "korean_experience": rng.choice(["true", "false"], size=n_exp),
+            "day_rate_usd": rng.choice(["", "300", "500", "800"], size=n_exp),
+            "busy": [
+                f"{_day(int(a))}/{_day(int(a) + int(rng.integers(0, 12)))}" if rng.random() < 0.6 else ""
+                for a in rng.integers(-5, 40, size=n_exp)
+            ],
+            "conflicts": rng.choice(["", "MN", "Morocco", "Rabat"], size=n_exp),
+        }
+    )
+    window_starts = rng.integers(0, 20, size=n_req)
+    requests_raw = pd.DataFrame(
+        {
+            "request_id": [f"R{i}" for i in range(n_req)],
+            "title": "t",
+            "description": "d",
+            "country": rng.choice(["", "MN", "Morocco", "EG"], size=n_req),
+            "city": rng.choice(["", "Rabat"], size=n_req),
+            "client": "",
+            "days": [str(d) for d in rng.integers(1, 6, size=n_req)],
+            "window_start": [_day(int(a)) for a in window_starts],
+            "window_end": [_day(int(a) + 20) for a in window_starts],
+            "languages": rng.choice(["", "en", "mn;ko", "fr"], size=n_req),
+            "themes": rng.choice(["", "water", "mobility;water"], size=n_req),
+            "korean_experience": rng.choice(["true", "false"], size=n_req),
+            "budget_usd": rng.choice(["", "2000", "5000"], size=n_req),
+            "exclude_experts": rng.choice(["", "E00003", "E04999"], size=n_req),
+        }
+    )
+    _, _, inputs = build(experts_raw, requests_raw, ["2027-03-10"], 3, lexical=False)
+    before = [(i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info()]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(scoring, "_PRODUCT_BLOCK", 512)
+        one = scoring._shortlist(inputs, k=7, weights=Weights.default(), chunk_size=5_120, lanes=1)
+        many = scoring._shortlist(inputs, k=7, weights=Weights.default(), chunk_size=1_024, lanes=2)
+        odd = scoring._shortlist(inputs, k=7, weights=Weights.default(), chunk_size=700, lanes=2)
+    assert [(i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info()] == before
+    np.testing.assert_array_equal(one.experts, many.experts)
+    np.testing.assert_array_equal(one.scores, many.scores)
+    np.testing.assert_array_equal(one.filtered, many.filtered)
+    np.testing.assert_array_equal(one.eligible, many.eligible)
+    # A chunk size that cuts the blocks differently may round the last bit differently, never the ranking.
+    np.testing.assert_array_equal(one.experts, odd.experts)
+    np.testing.assert_allclose(one.scores, odd.scores, rtol=0, atol=1e-6)
+    assert one.filtered.sum() > 0 and (one.experts >= 0).any()
+    # And the public function agrees with the readable path (component_block) on the same round.
+    components, masks, _ = scoring.component_block(inputs, 0, n_exp)
+    w = Weights.default()
+    total = sum(np.float64(getattr(w, c)) * components[c] for c in COMPONENTS)
+    removed = np.logical_or.reduce([masks[f] for f in FILTERS])
+    for r in range(n_req):
+        allowed = np.flatnonzero(~removed[r])
+        best = allowed[np.lexsort((allowed, -total[r, allowed]))][:7]
+        got = one.experts[r][one.experts[r] >= 0]
+        np.testing.assert_allclose(one.scores[r, : got.size], total[r, best], atol=1e-5)
+        assert one.eligible[r] == allowed.size
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Free days in windows (calendar.free_days_in_windows, both ways) against free_prefix + window_free_days, and a loop.
+
+
+@st.composite
+def calendars(draw):
+    origin = draw(st.integers(19_990, 20_010))
+    horizon = draw(st.integers(0, 40))
+    n = draw(st.integers(0, 7))
+    owner, starts, ends = [], [], []
+    for e in range(n):
+        for _ in range(draw(st.integers(0, 4))):
+            a = draw(st.integers(origin - 12, origin + horizon + 12))
+            owner.append(e)
+            starts.append(a)
+            ends.append(a + draw(st.integers(-1, 20)))  # empty, touching and overlapping intervals too
+    windows = draw(st.lists(st.tuples(st.integers(origin - 8, origin + horizon + 8), st.integers(-3, 25)), max_size=6))
+    holidays = draw(st.lists(st.integers(origin - 5, origin + horizon + 5), max_size=5))
+    experts = draw(
+        st.sampled_from([slice(None), slice(1, None), slice(None, None, 2)])
+        | st.lists(st.integers(0, max(n - 1, 0)), max_size=2 * n).map(lambda xs: np.array(xs, dtype=np.int64))
+    )
+    if n == 0 and not isinstance(experts, slice):
+        experts = slice(None)
+    return origin, horizon, n, owner, starts, ends, windows, holidays, experts
+
+
+@settings(max_examples=150, deadline=None)
+@given(calendars(), st.sampled_from([None, "runs", "grid"]))
+def test_free_days_in_windows_equal_prefix_way_and_loop(data, method):
+    origin, horizon, n, owner, starts, ends, windows, holidays, experts = data
+    offsets = calendar.busy_owner_offsets(np.array(owner, dtype=np.int64), n)
+    workdays = calendar.working_day_mask(origin, horizon, holidays)
+    busy_start, busy_end = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    w_start = np.array([a for a, _ in windows], dtype=np.int64)
+    w_end = np.array([a + length for a, length in windows], dtype=np.int64)
+    got = calendar._free_days_in_windows(
+        offsets, busy_start, busy_end, experts, w_start, w_end, origin=origin, workdays=workdays, method=method
+    )
+    prefix = calendar.free_prefix(offsets, busy_start, busy_end, experts, origin=origin, workdays=workdays)
+    np.testing.assert_array_equal(got, calendar.window_free_days(prefix, w_start, w_end, origin=origin))
+    rows = list(range(n))[experts] if isinstance(experts, slice) else [int(e) for e in experts]
+    holiday_set = set(holidays)
+    for j, (a, b) in enumerate(zip(w_start, w_end, strict=True)):
+        for i, e in enumerate(rows):
+            intervals = [(s, t) for o, s, t in zip(owner, starts, ends, strict=True) if o == e]
+            expected = sum(
+                1
+                for day in range(max(int(a), origin), min(int(b), origin + horizon - 1) + 1)
+                if (day + 3) % 7 < 5 and day not in holiday_set and not any(s <= day <= t for s, t in intervals)
+            )
+            assert got[j, i] == expected
+
+
+def _pair_components_loop(inputs, request_rows, expert_rows):
+    """The plain loop: one component_block per distinct expert, read at the pairs' requests."""
+    n = request_rows.size
+    components = {c: np.zeros(n, dtype=np.float32) for c in COMPONENTS}
+    free_days = np.zeros(n, dtype=np.int32)
+    best_doc = np.full(n, -1, dtype=np.int64)
+    for p in range(n):
+        r, e = int(request_rows[p]), int(expert_rows[p])
+        block, _, free = scoring.component_block(inputs, e, e + 1)
+        for c in COMPONENTS:
+            components[c][p] = block[c][r, 0]
+        free_days[p] = free[r, 0]
+        d0, d1 = int(inputs.doc_offsets[e]), int(inputs.doc_offsets[e + 1])
+        if d1 > d0:
+            sims = [
+                float(inputs.request_embeddings[r].astype(np.float64) @ inputs.doc_embeddings[d].astype(np.float64))
+                for d in range(d0, d1)
+            ]
+            best_doc[p] = d0 + int(np.argmax(sims))
+    return components, free_days, best_doc
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds(), st.sampled_from(["max", "mean", "topk"]), st.booleans(), st.data())
+def test_pair_components_equal_the_loop_over_experts(data, aggregation, lexical, draw):
+    experts_raw, requests_raw, holidays, seed = data
+    _, _, inputs = build(experts_raw, requests_raw, holidays, seed, aggregation=aggregation, lexical=lexical)
+    n_req, n_exp = inputs.shape
+    pairs = draw.draw(st.lists(st.tuples(st.integers(0, n_req - 1), st.integers(0, n_exp - 1)), max_size=12))
+    request_rows = np.array([r for r, _ in pairs], dtype=np.int64)
+    expert_rows = np.array([e for _, e in pairs], dtype=np.int64)
+    got, got_free, got_best = scoring.pair_components(inputs, request_rows, expert_rows)
+    want, want_free, want_best = _pair_components_loop(inputs, request_rows, expert_rows)
+    for c in COMPONENTS:
+        np.testing.assert_allclose(got[c], want[c], rtol=1e-5, atol=1e-5, err_msg=c)
+        assert got[c].dtype == np.float32 and got[c].shape == (len(pairs),)
+    np.testing.assert_array_equal(got_free, want_free)
+    # The best text: the same one, or one scoring the same to float precision.
+    for p, (r, _) in enumerate(pairs):
+        if got_best[p] != want_best[p]:
+            q = inputs.request_embeddings[r].astype(np.float64)
+            a, b = inputs.doc_embeddings[got_best[p]], inputs.doc_embeddings[want_best[p]]
+            assert abs(q @ a - q @ b) < 1e-6

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match.topk import TopK, topk_rows
+from gscp_match.topk import TopK, candidates, topk_rows
 
 
 def reference(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,3 +72,50 @@ def test_masked_entries_never_selected():
     cols, vals = topk_rows(scores, 3)
     assert cols.tolist() == [[3, -1, -1], [-1, -1, -1]]
     assert np.isneginf(vals[1]).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(score_matrices(), st.integers(1, 8), st.integers(1, 17), st.integers(2, 3))
+def test_interleaved_accumulators_merge_to_the_reference(scores, k, block, n_streams):
+    """Blocks dealt round-robin to several accumulators (as the scoring lanes do), then merged in any order."""
+    accs = [TopK(scores.shape[0], k) for _ in range(n_streams)]
+    for i, start in enumerate(range(0, scores.shape[1], block)):
+        accs[i % n_streams].push(scores[:, start : start + block], start)
+    merged = accs[-1]
+    for other in accs[:-1]:
+        merged.merge(np.repeat(np.arange(scores.shape[0]), k), other.columns.ravel(), other.values.ravel())
+    cols, vals = merged.result()
+    ref_cols, ref_vals = reference(scores, k)
+    np.testing.assert_array_equal(cols, ref_cols)
+    np.testing.assert_array_equal(vals, ref_vals)
+
+
+@settings(max_examples=150, deadline=None)
+@given(score_matrices(), st.integers(1, 8), st.integers(1, 17), st.data())
+def test_keep_masks_dense_packed_and_row_max_agree_with_minus_inf(scores, k, block, data):
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=scores.size, max_size=scores.size)), dtype=bool).reshape(
+        scores.shape
+    )
+    expected = reference(np.where(keep, scores, np.float32(-np.inf)), k)
+    for mode in ("dense", "packed"):
+        acc = TopK(scores.shape[0], k)
+        for start in range(0, scores.shape[1], block):
+            part, part_keep = scores[:, start : start + block], keep[:, start : start + block]
+            if mode == "dense":
+                rows, cols, values = candidates(part, acc.threshold, k, keep=part_keep)
+            else:
+                row_max = np.max(part, axis=1, initial=-np.inf)
+                packed = np.packbits(part_keep, axis=1)
+                rows, cols, values = candidates(part, acc.threshold, k, packed_keep=packed, row_max=row_max)
+            assert np.all(part_keep[rows, cols])
+            acc.merge(rows, cols.astype(np.int64) + start, values)
+        cols, vals = acc.result()
+        np.testing.assert_array_equal(cols, expected[0])
+        np.testing.assert_array_equal(vals, expected[1])
+
+
+def test_negative_zero_ties_with_zero_by_column():
+    acc = TopK(1, 2)
+    acc.push(np.array([[-0.0]], dtype=np.float32), 0)
+    acc.push(np.array([[0.0, 0.0]], dtype=np.float32), 1)
+    assert acc.result()[0].tolist() == [[0, 1]]

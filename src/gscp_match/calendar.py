@@ -11,6 +11,10 @@ in ``[origin, origin + t)``). The free days of every (window, expert) pair are t
 subtraction. Days outside the horizon count as not free, so the caller picks a horizon (:func:`horizon_for`)
 that covers all windows.
 
+When only the free days per window are wanted (the scoring core), :func:`free_days_in_windows` skips the grid: each
+expert's busy intervals are merged into disjoint runs, and a window's free days are its working days minus the
+working days each run covers inside it.
+
 Busy intervals of the whole roster are stored CSR-style: three flat arrays sorted by owner (expert position)
 and ``offsets`` from :func:`busy_owner_offsets`, so that expert ``e`` owns ``[offsets[e], offsets[e + 1])``.
 The grid functions take the experts of one chunk (a slice or an index array), never the whole roster.
@@ -34,6 +38,7 @@ __all__ = [
     "busy_owner_offsets",
     "free_prefix",
     "window_free_days",
+    "free_days_in_windows",
     "window_working_days",
     "free_days_between",
     "horizon_for",
@@ -199,7 +204,26 @@ def free_prefix(
     array([[0, 1, 2, 2, 2, 3, 4],
            [0, 1, 1, 1, 1, 1, 2]], dtype=int32)
     """
-    workdays = _as_workdays(workdays)
+    grid = _free_grid(offsets, busy_start, busy_end, experts, origin=origin, workdays=workdays)
+    prefix = np.zeros((grid.shape[0], grid.shape[1] + 1), dtype=np.int32)
+    np.cumsum(grid, axis=1, dtype=np.int32, out=prefix[:, 1:])
+    return prefix
+
+
+def _busy_runs(
+    offsets: NDArray[np.int64],
+    busy_start: NDArray[np.int64],
+    busy_end: NDArray[np.int64],
+    experts: slice | NDArray[np.int64],
+    *,
+    origin: int,
+    horizon: int,
+) -> tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Busy days of a chunk of experts as merged runs inside the horizon.
+
+    Returns ``(n_chunk, row, start, stop)``: run ``j`` covers horizon days ``[start[j], stop[j])`` of chunk row
+    ``row[j]``; runs are sorted by row then start, and two runs of a row neither overlap nor touch.
+    """
     offsets = np.asarray(offsets, dtype=np.int64)
     busy_start = _as_days(busy_start, "busy_start").ravel()
     busy_end = _as_days(busy_end, "busy_end").ravel()
@@ -218,8 +242,6 @@ def free_prefix(
         rows = _as_days(experts, "experts").ravel()
         if rows.size and (rows.min() < 0 or rows.max() >= n_experts):
             raise InputError(f"experts: expected positions in [0, {n_experts}), got {int(rows.min())}..{rows.max()}")
-    horizon = workdays.size
-    width = horizon + 1
     n_chunk = rows.size
 
     # Gather the chunk's intervals without a loop: interval j of chunk row i sits at lo[i] + j.
@@ -231,16 +253,41 @@ def free_prefix(
     start = busy_start[pos] - origin
     end = busy_end[pos] - origin
     keep = (start <= end) & (end >= 0) & (start < horizon)
-    row_of, start, end = row_of[keep], np.maximum(start[keep], 0), np.minimum(end[keep], horizon - 1)
+    row_of, start, stop = row_of[keep], np.maximum(start[keep], 0), np.minimum(end[keep], horizon - 1) + 1
 
-    # Difference array over (row, day), flattened so bincount does the scatter-add.
-    size = n_chunk * width
-    diff = np.bincount(row_of * width + start, minlength=size) - np.bincount(row_of * width + end + 1, minlength=size)
-    coverage = np.cumsum(diff.reshape(n_chunk, width)[:, :horizon], axis=1)
-    free = workdays & (coverage == 0)
-    prefix = np.zeros((n_chunk, width), dtype=np.int32)
-    np.cumsum(free, axis=1, dtype=np.int32, out=prefix[:, 1:])
-    return prefix
+    # Merge overlapping or touching intervals of a row. Rows come in order, so sorting by (row, start) is cheap.
+    width = horizon + 1
+    order = np.argsort(row_of * width + start, kind="stable")
+    row_of, start, stop = row_of[order], start[order], stop[order]
+    base = row_of * width
+    reach = np.maximum.accumulate(base + stop) - base if row_of.size else stop  # furthest stop so far in the row
+    head = np.ones(row_of.size, dtype=bool)
+    head[1:] = (row_of[1:] != row_of[:-1]) | (start[1:] > reach[:-1])
+    heads = np.flatnonzero(head)
+    tails = np.append(heads[1:], row_of.size)[: heads.size] - 1
+    return n_chunk, row_of[heads], start[heads], reach[tails]
+
+
+def _free_grid(
+    offsets: NDArray[np.int64],
+    busy_start: NDArray[np.int64],
+    busy_end: NDArray[np.int64],
+    experts: slice | NDArray[np.int64],
+    *,
+    origin: int,
+    workdays: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """``(n_chunk, horizon)`` free working days of a chunk of experts."""
+    workdays = _as_workdays(workdays)
+    horizon = workdays.size
+    n_chunk, row, start, stop = _busy_runs(offsets, busy_start, busy_end, experts, origin=origin, horizon=horizon)
+    # Runs neither overlap nor touch, so the busy days of a row are a 0/1 step function whose steps can be written
+    # (not added) into an int8 grid: 8x less memory traffic than counting overlaps in int64.
+    steps = np.zeros((n_chunk, horizon + 1), dtype=np.int8)
+    steps[row, start] = 1
+    steps[row, stop] = -1
+    busy = np.cumsum(steps[:, :horizon], axis=1, dtype=np.int8)
+    return busy < workdays  # a working day (1) that is not busy (0)
 
 
 def window_free_days(
@@ -279,6 +326,100 @@ def window_free_days(
     # Gathering rows of the transposed prefix keeps the output C-ordered (n_windows, n_experts).
     by_day = prefix.T
     return (by_day[b] - by_day[a]).astype(np.int32, copy=False)
+
+
+def free_days_in_windows(
+    offsets: NDArray[np.int64],
+    busy_start: NDArray[np.int64],
+    busy_end: NDArray[np.int64],
+    experts: slice | NDArray[np.int64],
+    window_start: ArrayLike,
+    window_end: ArrayLike,
+    *,
+    origin: int,
+    workdays: NDArray[np.bool_],
+) -> NDArray[np.int32]:
+    """Free working days of a chunk of experts in every window, without building prefix sums.
+
+    The same numbers as :func:`window_free_days` of :func:`free_prefix`, for a fraction of the memory traffic when
+    only the windows are needed: free days are summed between the distinct window boundaries, with days as rows
+    so that every step is a vector operation across the chunk's experts.
+
+    Parameters
+    ----------
+    offsets, busy_start, busy_end, experts, origin, workdays
+        As in :func:`free_prefix`.
+    window_start, window_end : array_like of int, shape (n_windows,)
+        Inclusive windows, clipped to the horizon like :func:`window_free_days`.
+
+    Returns
+    -------
+    ndarray of int32, shape (n_windows, n_chunk)
+        Rows are windows (requests), columns are the chunk's experts.
+
+    Examples
+    --------
+    >>> offsets = busy_owner_offsets([1], 2)
+    >>> workdays = working_day_mask(0, 6)  # Thu, Fri, Sat, Sun, Mon, Tue
+    >>> free_days_in_windows(offsets, np.array([1]), np.array([4]), slice(None), [0, 3], [4, 5],
+    ...                      origin=0, workdays=workdays)
+    array([[3, 1],
+           [2, 1]], dtype=int32)
+    """
+    return _free_days_in_windows(
+        offsets, busy_start, busy_end, experts, window_start, window_end, origin=origin, workdays=workdays
+    )
+
+
+def _free_days_in_windows(
+    offsets: NDArray[np.int64],
+    busy_start: NDArray[np.int64],
+    busy_end: NDArray[np.int64],
+    experts: slice | NDArray[np.int64],
+    window_start: ArrayLike,
+    window_end: ArrayLike,
+    *,
+    origin: int,
+    workdays: NDArray[np.bool_],
+    method: str | None = None,
+) -> NDArray[np.int32]:
+    """:func:`free_days_in_windows`; ``method`` forces ``"runs"`` or ``"grid"`` (tests), else the cheaper one."""
+    workdays = _as_workdays(workdays)
+    start = _as_days(window_start, "window_start").ravel()
+    end = _as_days(window_end, "window_end").ravel()
+    if start.shape != end.shape:
+        raise InputError(f"window_start/window_end: shapes differ, {start.shape} and {end.shape}")
+    horizon = workdays.size
+    n_chunk, row, run_start, run_stop = _busy_runs(
+        offsets, busy_start, busy_end, experts, origin=origin, horizon=horizon
+    )
+    a, b = _clip_window(start, end, origin, horizon)
+    # The runs way costs about (windows x runs) operations, the grid way (experts x horizon); both are exact.
+    if method is None:
+        method = "runs" if start.size * max(row.size, 1) <= n_chunk * horizon else "grid"
+    if method == "grid":
+        steps = np.zeros((n_chunk, horizon + 1), dtype=np.int8)
+        steps[row, run_start] = 1
+        steps[row, run_stop] = -1
+        free = np.cumsum(steps[:, :horizon], axis=1, dtype=np.int8) < workdays
+        prefix = np.zeros((n_chunk, horizon + 1), dtype=np.int32)
+        np.cumsum(free, axis=1, dtype=np.int32, out=prefix[:, 1:])
+        return np.ascontiguousarray((prefix[:, b] - prefix[:, a]).T)
+    # Runs way: working days of the window minus, for each run, the working days it covers inside the window. With
+    # W the running count of working days (non-decreasing), a run [s, t) covers W[min(t, b)] - W[max(s, a)] =
+    # min(W[t], W[b]) - max(W[s], W[a]) working days of a window [a, b) when positive.
+    dtype = np.int16 if horizon < np.iinfo(np.int16).max else np.int32
+    working = np.zeros(horizon + 1, dtype=np.int32)
+    np.cumsum(workdays, dtype=np.int32, out=working[1:])
+    run_from, run_to = working[run_start].astype(dtype), working[run_stop].astype(dtype)
+    window_from, window_to = working[a].astype(dtype), working[b].astype(dtype)
+    covered = np.minimum(run_to, window_to[:, None]) - np.maximum(run_from, window_from[:, None])
+    np.maximum(covered, 0, out=covered)
+    total = np.zeros((start.size, row.size + 1), dtype=np.int32)
+    np.cumsum(covered, axis=1, out=total[:, 1:])
+    first = np.searchsorted(row, np.arange(n_chunk + 1))
+    busy = total[:, first[1:]] - total[:, first[:-1]]
+    return (window_to - window_from).astype(np.int32)[:, None] - busy
 
 
 def window_working_days(

@@ -361,7 +361,7 @@ def distributed_shortlist(
     weights: Weights | None = None,
     scheduler: Scheduler = "threads",
     n_shards: int | None = None,
-    chunk_size: int = 16384,
+    chunk_size: int = 8192,
 ) -> Shortlist:
     """Top-k experts per request, scored shard by shard on Dask workers; the same result as
     :func:`gscp_match.scoring.shortlist`.
@@ -563,7 +563,7 @@ def store_shortlist(
     request_lexical: sp.csr_matrix | None = None,
     holidays: NDArray[np.int64] | Sequence[int] = (),
     aggregation: str = "max",
-    chunk_size: int = 16384,
+    chunk_size: int = 8192,
 ) -> Shortlist:
     """Top-k experts per request over a whole profile store, each worker reading its own shards.
 

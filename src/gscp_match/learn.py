@@ -130,7 +130,7 @@ def rank_experts(
     weights: Weights,
     *,
     depth: int | None = 100,
-    chunk_size: int = 16384,
+    chunk_size: int = 8192,
 ) -> pd.DataFrame:
     """Every request's eligible experts ranked by score (the ranking of :meth:`Matcher.shortlist`, no explanations).
 

@@ -128,7 +128,7 @@ class Matcher:
         aggregation: str = "max",
         lexical: bool = True,
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
-        chunk_size: int = 16384,
+        chunk_size: int = 8192,
         show_progress: bool | None = None,
         scheduler: Any = None,
         n_shards: int | None = None,

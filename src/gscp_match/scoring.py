@@ -27,19 +27,43 @@ Hard filters are boolean masks, applied before ranking and counted per request (
 - ``language``: the request lists languages and the expert speaks none of them;
 - ``budget``: day rate x days is over the request's budget.
 
-Work is done over chunks of experts, so memory beyond the inputs is ``O(n_requests x chunk_size)``, and results are
-identical for every chunk size. Themes, geography, language share, Korean experience and cost are bilinear in small
-request and expert feature vectors, so they are computed by one extra small matrix product per chunk.
+Work is done over chunks of experts, so memory beyond the inputs is ``O(n_requests x chunk_size)``, and rankings are
+identical for every chunk size (scores to the bit for multiples of the product block, 4,096 experts).
+
+How :func:`shortlist` is fast (:func:`component_block` is the readable path, one component at a time):
+
+- *One product.* Themes, geography, language share, Korean experience and cost are bilinear in small request and
+  expert feature vectors. Their columns ride in the similarity product: ``[w_sem * Q | R] @ [E | X].T`` gives
+  ``w_sem * semantic + features`` at once (max, mean and top-k aggregation over an expert's texts commute with adding
+  a per-expert constant, so each text carries its expert's features). Columns that few requests use (a country
+  named by a handful of requests) are added pair by pair instead of costing a product column each.
+- *Availability costs nothing once filtered.* ``min(1, free / need)`` is 1 for every pair that passes the
+  availability filter, so it is a constant added to the k kept scores at the end.
+- *Filters per distinct key, packed.* Free days are computed per distinct window (from each expert's merged busy
+  runs), language overlap per distinct language set, budgets as ranks among distinct max rates; each becomes rows of
+  bits (8 experts a byte) per distinct (window, need), set and rank, so a request's filters are three gathers and
+  ANDs of ``chunk / 8`` bytes, its counts are popcounts, and no boolean (request x expert) matrix is built.
+- *Top-k against a running threshold* (:mod:`gscp_match.topk`): row maxima, taken while each product block is in
+  cache, find the few requests with an expert above their current k-th best; only those rows are compared.
+- *Lanes.* Chunks go to one worker thread per core, each with single-threaded BLAS (numpy releases the GIL), and
+  the lanes' top-k are merged at the end. A score never depends on the lanes, nor on the shard of
+  :mod:`gscp_match.distributed` that computed it (BLAS rounds an entry differently depending on its position in a
+  call, so products run in fixed blocks from each chunk's start, on one thread).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import Callable, Mapping
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,7 +72,7 @@ from numpy.typing import NDArray
 from . import calendar
 from .aggregate import aggregate
 from .arrays import ExpertArrays, RequestArrays
-from .topk import TopK
+from .topk import TopK, candidates
 
 __all__ = [
     "COMPONENTS",
@@ -225,14 +249,29 @@ def conflict_matrix(requests: RequestArrays, experts: ExpertArrays) -> sp.csr_ma
 
 
 @dataclass(frozen=True, slots=True)
+class _ExpertSource:
+    """The expert side of one block of feature columns, read a chunk of experts at a time.
+
+    Either a CSR matrix over the whole roster whose column ``lookup[j]`` feeds feature column ``j`` (``-1``: not
+    used), or a function giving the block's values for some experts (Korean experience, day rate).
+    """
+
+    offset: int  # first feature column of the block
+    width: int
+    matrix: sp.csr_matrix | None = None  # (n_exp, M)
+    lookup: NDArray[np.int64] | None = None  # (M,) feature column (absolute) of each matrix column, or -1
+    values: Callable[[NDArray[np.int64] | slice], NDArray[np.float32]] | None = None  # rows -> (n, width)
+
+
+@dataclass(frozen=True, slots=True)
 class _Features:
-    """Request features (dense, weights folded in) and expert features (sparse) whose product is the weighted sum
-    of themes + geography + language + korean + cost, and the language overlap count for the language filter."""
+    """Request features (dense, weights folded in) and expert features (read per chunk) whose product is the
+    weighted sum of themes + geography + language + korean + cost, and what the language and budget filters need."""
 
     request: NDArray[np.float32]  # (n_req, F)
-    expert: sp.csr_matrix  # (n_exp, F)
+    sources: tuple[_ExpertSource, ...]  # expert side of the F columns
     request_languages: NDArray[np.float32]  # (n_req, L_used)
-    expert_languages: sp.csr_matrix  # (n_exp, L_used)
+    languages: NDArray[np.int64]  # (L_used,) columns of experts.languages that some request lists
     wants_language: NDArray[np.bool_]  # (n_req,)
     max_rate: NDArray[np.float64]  # (n_req,) budget / days; inf without budget
     columns: dict[str, slice]  # feature columns of each bilinear component
@@ -254,31 +293,51 @@ def _half_one_hot(index: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[
     return used, matrix
 
 
+def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The matrix with sorted, summed entries (a copy only when it is not so already; the input is not changed)."""
+    if matrix.has_canonical_format:
+        return matrix
+    copy = matrix.copy()
+    copy.sum_duplicates()
+    return copy
+
+
 def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
     req, exp = inputs.requests, inputs.experts
     blocks_r: list[NDArray[np.float64]] = []
-    blocks_e: list[sp.spmatrix] = []
+    sources: list[_ExpertSource] = []
     columns: dict[str, slice] = {}  # a component's blocks are added one after another, so its columns are contiguous
 
-    def add(name: str, request_block: NDArray[np.float64], expert_block: sp.spmatrix) -> None:
+    def add(name: str, request_block: NDArray[np.float64], source: dict) -> None:
         start = sum(b.shape[1] for b in blocks_r)
+        width = request_block.shape[1]
         previous = columns.get(name, slice(start, start))
-        columns[name] = slice(previous.start, start + request_block.shape[1])
+        columns[name] = slice(previous.start, start + width)
         blocks_r.append(getattr(weights, name) * request_block)
-        blocks_e.append(expert_block)
+        if "used" in source:
+            matrix = _canonical(source["matrix"])
+            lookup = np.full(matrix.shape[1], -1, dtype=np.int64)
+            lookup[source["used"]] = start + np.arange(width)
+            sources.append(_ExpertSource(start, width, matrix=matrix, lookup=lookup))
+        else:
+            sources.append(_ExpertSource(start, width, values=source["values"]))
 
-    add("themes", _row_share(req.themes).toarray(), exp.themes)
+    add("themes", _row_share(req.themes).toarray(), {"matrix": exp.themes, "used": np.arange(exp.themes.shape[1])})
 
     # Geography: one column per country and region that some request names, 0.5 each.
     for request_index, expert_matrix in ((req.country, exp.countries), (req.region, exp.regions)):
         used, request_half = _half_one_hot(request_index)
-        add("geography", request_half, expert_matrix[:, used])
+        add("geography", request_half, {"matrix": expert_matrix, "used": used})
 
-    languages = np.unique(req.languages.indices)
+    languages = np.unique(req.languages.indices).astype(np.int64)
     request_languages = req.languages[:, languages]
-    expert_languages = exp.languages[:, languages].tocsr()
-    add("language", _row_share(request_languages).toarray(), expert_languages)
-    add("korean", req.wants_korean[:, None].astype(np.float64), sp.csr_matrix(exp.korean[:, None].astype(np.float32)))
+    add("language", _row_share(request_languages).toarray(), {"matrix": exp.languages, "used": languages})
+    korean = exp.korean
+    add(
+        "korean",
+        req.wants_korean[:, None].astype(np.float64),
+        {"values": lambda rows: korean[rows].astype(np.float32)[:, None]},
+    )
 
     # cost = has_rate_e - rate_e * days_r / budget_r for requests with a budget, else 0.
     # A zero budget is kept finite (1e-6) so that a zero rate costs nothing and any other rate is filtered.
@@ -286,24 +345,81 @@ def _features(inputs: ScoringInputs, weights: Weights) -> _Features:
     need = np.maximum(req.days, 1).astype(np.float64)
     budget = np.where(has_budget, np.maximum(np.nan_to_num(req.budget), 1e-6), 1.0)
     per_rate = np.where(has_budget, need / budget, 0.0)
-    has_rate = ~np.isnan(exp.day_rate)
-    rate = np.where(has_rate, exp.day_rate, 0.0)
     max_rate = np.where(has_budget, np.nan_to_num(req.budget) / need, np.inf)
-    add(
-        "cost",
-        np.stack([has_budget.astype(np.float64), -per_rate], axis=1),
-        sp.csr_matrix(np.stack([has_rate.astype(np.float64), rate], axis=1)),
-    )
+    day_rate = exp.day_rate
+
+    def cost_values(rows: NDArray[np.int64] | slice) -> NDArray[np.float32]:
+        rate = day_rate[rows]
+        known = ~np.isnan(rate)
+        return np.stack([known, np.where(known, rate, 0.0)], axis=1).astype(np.float32)
+
+    add("cost", np.stack([has_budget.astype(np.float64), -per_rate], axis=1), {"values": cost_values})
 
     return _Features(
         request=np.hstack(blocks_r).astype(np.float32),
-        expert=sp.hstack(blocks_e, format="csr", dtype=np.float32),
+        sources=tuple(sources),
         request_languages=request_languages.toarray().astype(np.float32),
-        expert_languages=expert_languages.astype(np.float32),
+        languages=languages,
         wants_language=np.asarray(req.languages.sum(axis=1)).ravel() > 0,
         max_rate=max_rate,
         columns=columns,
     )
+
+
+def _csr_rows(
+    matrix: sp.csr_matrix, rows: slice | NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+    """Entries of some rows of a CSR matrix as ``(local row, column, value)``, row-major."""
+    if isinstance(rows, slice):
+        pointer = matrix.indptr[rows.start : rows.stop + 1]
+        a, b = int(pointer[0]), int(pointer[-1])
+        indices, data = matrix.indices[a:b], matrix.data[a:b]
+    else:
+        sub = matrix[rows]
+        pointer, indices, data = sub.indptr, sub.indices, sub.data
+    local = np.repeat(np.arange(pointer.size - 1, dtype=np.int64), np.diff(pointer))
+    return local, indices, data
+
+
+def _expert_entries(
+    features: _Features, rows: slice | NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """The nonzero expert features of some experts as ``(local row, feature column, value)``."""
+    local_rows, feature_cols, values = [], [], []
+    for source in features.sources:
+        if source.matrix is not None and source.lookup is not None:
+            local, indices, data = _csr_rows(source.matrix, rows)
+            cols = source.lookup[indices]
+            used = cols >= 0
+            local, cols, data = local[used], cols[used], data[used]
+        else:
+            assert source.values is not None
+            block = source.values(rows)
+            local, within = np.nonzero(block)
+            cols, data = source.offset + within, block[local, within]
+        local_rows.append(local)
+        feature_cols.append(cols)
+        values.append(np.asarray(data, dtype=np.float32))
+    return np.concatenate(local_rows), np.concatenate(feature_cols), np.concatenate(values)
+
+
+def _expert_block(features: _Features, rows: slice | NDArray[np.int64], n_rows: int) -> NDArray[np.float32]:
+    """(n_rows, F) dense expert features of some experts."""
+    local, cols, values = _expert_entries(features, rows)
+    block = np.zeros((n_rows, features.request.shape[1]), dtype=np.float32)
+    block[local, cols] = values
+    return block
+
+
+def _expert_languages(features: _Features, experts: ExpertArrays, rows: slice, n_rows: int) -> NDArray[np.bool_]:
+    """(n_rows, L_used) which of the languages some request lists each expert speaks."""
+    local, indices, _ = _csr_rows(experts.languages, rows)
+    position = np.searchsorted(features.languages, indices)
+    position = np.minimum(position, max(features.languages.size - 1, 0))
+    found = features.languages[position] == indices if features.languages.size else np.zeros(0, dtype=bool)
+    speaks = np.zeros((n_rows, features.languages.size), dtype=bool)
+    speaks[local[found], position[found]] = True
+    return speaks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -335,27 +451,33 @@ def _windows(inputs: ScoringInputs) -> _Windows:
     return _Windows(origin, workdays, start, end, of_request, np.maximum(req.days, 1))
 
 
-def _free_days(inputs: ScoringInputs, windows: _Windows, start: int, stop: int) -> NDArray[np.int32]:
-    """(n_requests, stop - start) free working days; requests without a window get int32 max."""
+def _window_free_days(inputs: ScoringInputs, windows: _Windows, rows: slice | NDArray[np.int64]) -> NDArray[np.int32]:
+    """(n_windows, n_rows) free working days of some experts in each distinct window."""
     exp = inputs.experts
-    no_window = np.full((1, stop - start), np.iinfo(np.int32).max, dtype=np.int32)
-    if windows.start.size == 0:
-        return np.repeat(no_window, len(inputs.requests), axis=0)
-    prefix = calendar.free_prefix(
+    return calendar.free_days_in_windows(
         exp.busy_offsets,
         exp.busy_start,
         exp.busy_end,
-        slice(start, stop),
+        rows,
+        windows.start,
+        windows.end,
         origin=windows.origin,
         workdays=windows.workdays,
     )
-    per_window = calendar.window_free_days(prefix, windows.start, windows.end, origin=windows.origin)
+
+
+def _free_days(inputs: ScoringInputs, windows: _Windows, start: int, stop: int) -> NDArray[np.int32]:
+    """(n_requests, stop - start) free working days; requests without a window get int32 max."""
+    no_window = np.full((1, stop - start), np.iinfo(np.int32).max, dtype=np.int32)
+    if windows.start.size == 0:
+        return np.repeat(no_window, len(inputs.requests), axis=0)
+    per_window = _window_free_days(inputs, windows, slice(start, stop))
     # One gather from the distinct windows plus the "no window" row.
     return np.take(np.vstack([per_window, no_window]), windows.of_request, axis=0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Blocks.
+# Blocks: the readable path (every component apart), used for explanations and tests.
 
 
 def _similarity_block(
@@ -371,11 +493,18 @@ def _similarity_block(
         semantic = np.asarray(doc_scores, dtype=np.float32)
     else:
         semantic = aggregate(doc_scores, local, method=inputs.aggregation)[0]
-    lexical = None
-    if inputs.request_lexical is not None and inputs.doc_lexical is not None:
-        lex_docs = (inputs.request_lexical @ inputs.doc_lexical[d0:d1].T).toarray().astype(np.float32)
-        lexical = lex_docs if single else aggregate(lex_docs, local, method=inputs.aggregation)[0]
-    return semantic, lexical
+    return semantic, _lexical_block(inputs, start, stop)
+
+
+def _lexical_block(inputs: ScoringInputs, start: int, stop: int) -> NDArray[np.float32] | None:
+    """(n_requests, stop - start) lexical component, or None without TF-IDF inputs."""
+    if inputs.request_lexical is None or inputs.doc_lexical is None:
+        return None
+    offsets = inputs.doc_offsets[start : stop + 1]
+    d0, d1 = int(offsets[0]), int(offsets[-1])
+    local = offsets - d0
+    lex_docs = (inputs.request_lexical @ inputs.doc_lexical[d0:d1].T).toarray().astype(np.float32)
+    return lex_docs if bool(np.all(np.diff(local) == 1)) else aggregate(lex_docs, local, method=inputs.aggregation)[0]
 
 
 def _mask_block(
@@ -388,7 +517,8 @@ def _mask_block(
 ) -> dict[str, NDArray[np.bool_]]:
     """Each filter as an (n_requests, stop - start) bool matrix, True where the pair is removed."""
     exp = inputs.experts
-    language_overlap = feats.request_languages @ feats.expert_languages[start:stop].T.toarray()
+    speaks = _expert_languages(feats, exp, slice(start, stop), stop - start).astype(np.float32)
+    language_overlap = feats.request_languages @ speaks.T
     rate = exp.day_rate[start:stop]
     masks = {
         "availability": free < windows.need[:, None],
@@ -429,7 +559,7 @@ def component_block(
     """
     ctx = context if context is not None else _context(inputs)
     f = ctx.features
-    expert_block = f.expert[start:stop].toarray()
+    expert_block = _expert_block(f, slice(start, stop), stop - start)
     parts = {
         name: (f.request[:, cols] @ expert_block[:, cols].T).astype(np.float32) for name, cols in f.columns.items()
     }
@@ -446,13 +576,564 @@ def component_block(
     return components, _mask_block(inputs, f, free, ctx.windows, start, stop), free
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The fast path: one matrix product per chunk for semantic + bilinear features, filters per distinct window and
+# language set, and a top-k that only looks at entries above each request's running k-th best.
+
+#: Experts per matrix product call (see :func:`_chunk_scores`): large enough for BLAS to run at full speed, small
+#: enough that a block of scores is still in cache when it is reduced.
+_PRODUCT_BLOCK = 4096
+#: Requests per selection step (filter bits, counts, top-k candidates) within a chunk.
+_TILE_ROWS = 256
+#: A feature column that at most this share of the requests use is added pair by pair instead of riding in the
+#: matrix product (a country named by a handful of requests would otherwise cost a full product column). Decided on
+#: the requests alone, so every chunk and every shard of the roster rounds the same way.
+_SPARSE_SHARE = 1 / 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every chunk of one :func:`shortlist` run shares, built once from the requests and the weights."""
+
+    features: _Features
+    request_block: NDArray[np.float32]  # (n_req, d + n_dense) weighted embeddings | dense request features
+    n_dense: int
+    semantic: bool  # the semantic weight is > 0 (else the product holds the features alone, per expert)
+    sparse_pointer: NDArray[np.int64]  # (n_sparse + 1,) CSC of the pairwise request features
+    sparse_requests: NDArray[np.int64]
+    sparse_values: NDArray[np.float32]
+    lexical: np.float32  # lexical weight, 0 to skip
+    windows: _Windows
+    cap: int  # free days are clipped to the most days any request needs
+    need: NDArray[np.integer]  # (n_req, 1) days needed, in the free-days table's dtype
+    language_sets: NDArray[np.float32]  # (n_sets, L_used) distinct language sets of requests that list some
+    language_bits: NDArray[np.unsignedinteger] | None  # (n_sets, 1) the sets as bit masks when L_used <= 64
+    language_row: NDArray[np.intp]  # (n_req,) row of the language table; the last row is "lists none"
+    max_rates: NDArray[np.float64]  # (J,) distinct finite budget / days, ascending
+    budget_rank: NDArray[np.integer]  # (n_req, 1) index of the request's max rate in max_rates; J without budget
+    conflicts: sp.csc_matrix | None
+    # Keys into the packed tables of a chunk (one bit per expert): distinct (window, need) pairs, language sets and
+    # budget ranks, so that a request's filters are three row gathers of C / 8 bytes.
+    availability_window: NDArray[np.intp]  # (n_avail,) free-days table row of each distinct (window, need)
+    availability_need: NDArray[np.integer]  # (n_avail, 1)
+    availability_key: NDArray[np.intp]  # (n_req,)
+    budget_ranks: NDArray[np.integer]  # (n_budget, 1) distinct budget ranks
+    budget_key: NDArray[np.intp]  # (n_req,)
+    # Per feature source: source column -> column of the product (or -1), and -> pairwise column (or -1).
+    dense_lookups: tuple[NDArray[np.int64], ...]
+    sparse_lookups: tuple[NDArray[np.int64], ...]
+
+
+def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
+    req = inputs.requests
+    n_req = len(req)
+    feats = _features(inputs, weights)
+    used = np.count_nonzero(feats.request, axis=0)
+    sparse = (used > 0) & (used <= _SPARSE_SHARE * n_req)
+    dense = used > _SPARSE_SHARE * n_req
+    n_feat = used.size
+    route = np.full(n_feat, -(n_feat + 2), dtype=np.int64)  # unused columns: dropped
+    route[dense] = np.arange(np.count_nonzero(dense))
+    route[sparse] = -1 - np.arange(np.count_nonzero(sparse))
+    request_sparse = sp.csc_matrix(feats.request[:, sparse])
+    semantic = weights.semantic > 0
+    parts = [np.float32(weights.semantic) * inputs.request_embeddings] if semantic else []
+    request_block = np.ascontiguousarray(np.hstack([*parts, feats.request[:, dense]]), dtype=np.float32)
+
+    windows = _windows(inputs)
+    cap = int(windows.need.max()) if n_req else 1
+    dtype = np.uint8 if cap <= np.iinfo(np.uint8).max else np.int32
+    language_sets, language_row = np.unique(feats.request_languages, axis=0, return_inverse=True)
+    language_row = np.asarray(language_row).ravel()
+    wanted = feats.wants_language
+    # Keep only the sets of requests that list languages; the others point past them ("lists none").
+    keep_sets = np.unique(language_row[wanted])
+    remap = np.full(language_sets.shape[0] + 1, keep_sets.size, dtype=np.intp)
+    remap[keep_sets] = np.arange(keep_sets.size)
+    language_row = np.where(wanted, remap[language_row], keep_sets.size).astype(np.intp)
+    language_sets = np.ascontiguousarray(language_sets[keep_sets], dtype=np.float32)
+    n_languages = language_sets.shape[1]
+    language_bits = None
+    if n_languages <= 64:
+        bits = _bits_dtype(n_languages)
+        powers = np.left_shift(np.ones(1, dtype=bits), np.arange(n_languages, dtype=bits))
+        language_bits = np.bitwise_or.reduce(np.where(language_sets > 0, powers, bits(0)), axis=1)[:, None]
+
+    # Over budget <=> day rate > max rate. Ranks among the distinct max rates turn that into a small-int compare.
+    max_rates = np.unique(feats.max_rate[np.isfinite(feats.max_rate)])
+    rank_dtype = np.int16 if max_rates.size < np.iinfo(np.int16).max else np.int32
+    budget_rank = np.where(
+        np.isfinite(feats.max_rate), np.searchsorted(max_rates, feats.max_rate), max_rates.size
+    ).astype(rank_dtype)
+    pair_codes, availability_key = np.unique(
+        windows.of_request * (cap + 1) + windows.need.astype(np.int64), return_inverse=True
+    )
+    budget_ranks, budget_key = np.unique(budget_rank, return_inverse=True)
+    dense_lookups, sparse_lookups = [], []
+    for source in feats.sources:
+        feature = source.lookup if source.lookup is not None else source.offset + np.arange(source.width)
+        routed = np.where(feature >= 0, route[np.maximum(feature, 0)], -(n_feat + 2))
+        dense_lookups.append(np.where(routed >= 0, routed, -1))
+        sparse_lookups.append(np.where((routed < 0) & (routed > -(n_feat + 2)), -1 - routed, -1))
+    return _Plan(
+        features=feats,
+        request_block=request_block,
+        n_dense=int(np.count_nonzero(dense)),
+        semantic=semantic,
+        sparse_pointer=request_sparse.indptr.astype(np.int64),
+        sparse_requests=request_sparse.indices.astype(np.int64),
+        sparse_values=request_sparse.data.astype(np.float32),
+        lexical=np.float32(weights.lexical if inputs.request_lexical is not None else 0.0),
+        windows=windows,
+        cap=cap,
+        need=windows.need.astype(dtype)[:, None],
+        language_sets=language_sets,
+        language_bits=language_bits,
+        language_row=language_row,
+        max_rates=max_rates,
+        budget_rank=budget_rank[:, None],
+        conflicts=inputs.conflicts.tocsc() if inputs.conflicts is not None and inputs.conflicts.nnz else None,
+        availability_window=(pair_codes // (cap + 1)).astype(np.intp),
+        availability_need=(pair_codes % (cap + 1)).astype(dtype)[:, None],
+        availability_key=np.asarray(availability_key, dtype=np.intp).ravel(),
+        budget_ranks=budget_ranks.astype(rank_dtype)[:, None],
+        budget_key=np.asarray(budget_key, dtype=np.intp).ravel(),
+        dense_lookups=tuple(dense_lookups),
+        sparse_lookups=tuple(sparse_lookups),
+    )
+
+
+def _chunk_features(
+    plan: _Plan, start: int, stop: int
+) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """Expert features of experts ``start:stop``: the (C, n_dense) block of the product, and the pairwise ones as
+    ``(local row, pairwise column, value)``."""
+    width = stop - start
+    dense = np.zeros((width, plan.n_dense), dtype=np.float32)
+    local_rows, sparse_cols, sparse_values = [], [], []
+    for source, dense_lookup, sparse_lookup in zip(
+        plan.features.sources, plan.dense_lookups, plan.sparse_lookups, strict=True
+    ):
+        if source.matrix is not None:
+            local, indices, data = _csr_rows(source.matrix, slice(start, stop))
+            column = dense_lookup[indices]
+            hit = column >= 0
+            dense[local[hit], column[hit]] = data[hit]
+            column = sparse_lookup[indices]
+            hit = column >= 0
+            if hit.any():
+                local_rows.append(local[hit])
+                sparse_cols.append(column[hit])
+                sparse_values.append(np.asarray(data[hit], dtype=np.float32))
+        else:
+            assert source.values is not None
+            block = source.values(slice(start, stop))
+            hit = dense_lookup >= 0
+            dense[:, dense_lookup[hit]] = block[:, hit]
+            for j in np.flatnonzero(sparse_lookup >= 0):
+                rows = np.flatnonzero(block[:, j])
+                local_rows.append(rows)
+                sparse_cols.append(np.full(rows.size, sparse_lookup[j]))
+                sparse_values.append(block[rows, j])
+    if not local_rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return dense, empty, empty, np.zeros(0, dtype=np.float32)
+    return dense, np.concatenate(local_rows), np.concatenate(sparse_cols), np.concatenate(sparse_values)
+
+
+def _bits_dtype(n_bits: int) -> type[np.unsignedinteger]:
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if n_bits <= np.iinfo(dtype).bits:
+            return dtype
+    raise ValueError(f"no unsigned integer type holds {n_bits} bits")
+
+
+class _Buffers:
+    """Arrays reused from chunk to chunk: fresh ones would cost page faults on every chunk."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, NDArray[np.float32]] = {}
+
+    def get(self, name: str, shape: tuple[int, int]) -> NDArray[np.float32]:
+        """A C-contiguous float32 array of ``shape`` (contents undefined)."""
+        size = shape[0] * shape[1]
+        flat = self._arrays.get(name)
+        if flat is None or flat.size < size:
+            flat = self._arrays[name] = np.empty(size, dtype=np.float32)
+        return flat[:size].reshape(shape)
+
+
+def _chunk_scores(
+    inputs: ScoringInputs, plan: _Plan, start: int, stop: int, buffers: _Buffers | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Weighted score of every component but availability (constant once filtered), and its row maxima.
+
+    Returns
+    -------
+    score : (n_requests, stop - start) float32
+    row_max : (n_requests,) float32; the largest score of each request in the chunk (-inf for an empty chunk).
+
+    The product runs over blocks of at most :data:`_PRODUCT_BLOCK` experts from the chunk's start, each finished
+    (pairwise features, lexical) and reduced to its row maxima while it is still in cache. BLAS rounds an entry
+    differently depending on its place in a call, so the blocks are what fixes the bits: they are the same in a
+    chunk of a shard (shards start on chunk boundaries) and for every chunk size that is a multiple of the block.
+    """
+    buffers = buffers if buffers is not None else _Buffers()
+    width = stop - start
+    n_req = plan.request_block.shape[0]
+    score = buffers.get("score", (n_req, width))
+    row_max = np.full(n_req, -np.inf, dtype=np.float32)
+    expert_dense, local, column, values = _chunk_features(plan, start, stop)
+    order = np.argsort(local, kind="stable")  # pairwise entries by expert, each expert's in source order
+    local, column, values = local[order], column[order], values[order]
+    flat = score.reshape(-1)
+    for b0 in range(0, width, _PRODUCT_BLOCK):
+        b1 = min(b0 + _PRODUCT_BLOCK, width)
+        block = slice(b0, b1)
+        _product_block(inputs, plan, start + b0, start + b1, expert_dense[block], score[:, block], buffers)
+        lo, hi = np.searchsorted(local, [b0, b1])
+        if hi > lo:
+            # Few requests use these columns: add the (request, expert) products one by one. add.at sums repeated
+            # pairs in a fixed order (the expert's features, then the request's), so every chunking rounds the same.
+            begin = plan.sparse_pointer[column[lo:hi]]
+            lengths = plan.sparse_pointer[column[lo:hi] + 1] - begin
+            entry = lo + np.repeat(np.arange(hi - lo), lengths)
+            at = np.arange(entry.size) + np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
+            np.add.at(flat, plan.sparse_requests[at] * width + local[entry], plan.sparse_values[at] * values[entry])
+        if plan.lexical:
+            lexical = _lexical_block(inputs, start + b0, start + b1)
+            assert lexical is not None
+            score[:, block] += plan.lexical * lexical
+        np.maximum(row_max, np.max(score[:, block], axis=1), out=row_max)
+    return score, row_max
+
+
+def _product_block(
+    inputs: ScoringInputs,
+    plan: _Plan,
+    b0: int,
+    b1: int,
+    expert_dense: NDArray[np.float32],
+    out: NDArray[np.float32],
+    buffers: _Buffers,
+) -> None:
+    """Write ``w_semantic * semantic + dense features`` of experts ``b0:b1`` into ``out`` (n_requests, b1 - b0)."""
+    width = b1 - b0
+    d = inputs.doc_embeddings.shape[1] if plan.semantic else 0
+    offsets = inputs.doc_offsets[b0 : b1 + 1]
+    counts = np.diff(offsets)
+    if not plan.semantic or bool(np.all(counts == 1)):
+        # One row per expert: its text (if semantic counts) and its features side by side.
+        docs = buffers.get("docs", (width, d + plan.n_dense))
+        if d:
+            docs[:, :d] = inputs.doc_embeddings[int(offsets[0]) : int(offsets[-1])]
+        docs[:, d:] = expert_dense
+        np.matmul(plan.request_block, docs.T, out=out)
+        return
+    # Each text carries its expert's features: max, mean and the top-k weighted mean all commute with adding a
+    # per-expert constant. An expert without texts gets one zero text, so its semantic part is 0.
+    d0, d1 = int(offsets[0]), int(offsets[-1])
+    slots = np.maximum(counts, 1)
+    starts = np.zeros(width + 1, dtype=np.int64)
+    np.cumsum(slots, out=starts[1:])
+    docs = np.zeros((int(starts[-1]), d + plan.n_dense), dtype=np.float32)
+    owner = np.repeat(np.arange(width), counts)
+    docs[starts[owner] + np.arange(d1 - d0) - (offsets[owner] - d0), :d] = inputs.doc_embeddings[d0:d1]
+    docs[:, d:] = expert_dense[np.repeat(np.arange(width), slots)]
+    doc_scores = plan.request_block @ docs.T
+    if inputs.aggregation == "max":
+        out[:] = np.maximum.reduceat(doc_scores, starts[:-1], axis=1)
+    else:
+        out[:] = aggregate(doc_scores, starts, method=inputs.aggregation)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkFilters:
+    """The hard filters of one chunk, packed 8 experts a byte (bit set where the pair passes), by plan key, and how
+    many experts each filter removed per request."""
+
+    availability_bits: NDArray[np.uint8]  # (n_avail, ceil(C / 8)) by distinct (window, need)
+    language_bits: NDArray[np.uint8]  # (n_sets + 1, ceil(C / 8)) by language set; last row: lists none
+    budget_bits: NDArray[np.uint8]  # (n_budget, ceil(C / 8)) by distinct budget rank
+    conflict_rows: NDArray[np.int64]  # conflict pairs of the chunk, sorted by request
+    conflict_cols: NDArray[np.int64]
+    filtered: NDArray[np.int64]  # (n_req, len(FILTERS)) removed by each filter in this chunk
+
+
+def _chunk_filters(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) -> _ChunkFilters:
+    width = stop - start
+    n_req = len(inputs.requests)
+    windows = plan.windows
+    n_windows = windows.start.size
+    filtered = np.zeros((n_req, len(FILTERS)), dtype=np.int64)
+
+    # Availability: free days per distinct window (clipped to the largest need, so they fit a byte), then one bit row
+    # per distinct (window, need); the unset bits are the experts it removes.
+    free = np.full((n_windows + 1, width), plan.cap, dtype=plan.need.dtype)
+    if n_windows:
+        per_window = _window_free_days(inputs, windows, slice(start, stop))
+        free[:n_windows] = np.minimum(per_window, plan.cap)
+    availability_bits = np.packbits(free[plan.availability_window] >= plan.availability_need, axis=1)
+    filtered[:, 0] = width - _count_bits(availability_bits)[plan.availability_key]
+
+    # Language: one row per distinct language set (bit masks when the languages in use fit 64 bits).
+    n_sets = plan.language_sets.shape[0]
+    speaks = np.ones((n_sets + 1, width), dtype=bool)
+    if n_sets:
+        expert_languages = _expert_languages(plan.features, inputs.experts, slice(start, stop), width)
+        if plan.language_bits is not None:
+            bits = plan.language_bits.dtype.type
+            powers = np.left_shift(np.ones(1, dtype=bits), np.arange(expert_languages.shape[1], dtype=bits))
+            spoken = np.bitwise_or.reduce(np.where(expert_languages, powers, bits(0)), axis=1)
+            np.not_equal(plan.language_bits & spoken, 0, out=speaks[:n_sets])
+        else:
+            speaks[:n_sets] = (plan.language_sets @ expert_languages.T.astype(np.float32)) > 0
+        filtered[:, 2] = (width - np.count_nonzero(speaks, axis=1))[plan.language_row]
+
+    # Budget: over budget <=> more distinct max rates lie below the day rate than below the request's own.
+    rate = inputs.experts.day_rate[start:stop]
+    rate_rank = np.searchsorted(plan.max_rates, np.where(np.isnan(rate), -np.inf, rate)).astype(plan.budget_rank.dtype)
+    budget_bits = np.packbits(rate_rank <= plan.budget_ranks, axis=1)
+    filtered[:, 3] = width - _count_bits(budget_bits)[plan.budget_key]
+
+    if plan.conflicts is not None:
+        block = plan.conflicts[:, start:stop].tocoo()
+        order = np.lexsort((block.col, block.row))
+        conflict_rows, conflict_cols = block.row[order].astype(np.int64), block.col[order].astype(np.int64)
+        filtered[:, 1] = np.bincount(conflict_rows, minlength=n_req)
+    else:
+        conflict_rows = conflict_cols = np.zeros(0, dtype=np.int64)
+    return _ChunkFilters(
+        availability_bits=availability_bits,
+        language_bits=np.packbits(speaks, axis=1),
+        budget_bits=budget_bits,
+        conflict_rows=conflict_rows,
+        conflict_cols=conflict_cols,
+        filtered=filtered,
+    )
+
+
+def _select_tile(
+    score: NDArray[np.float32],
+    row_max: NDArray[np.float32],
+    filters: _ChunkFilters,
+    plan: _Plan,
+    threshold: NDArray[np.float32],
+    k: int,
+    r0: int,
+    r1: int,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32], NDArray[np.int64]]:
+    """Requests ``r0:r1`` of a chunk: which pairs pass every filter, how many, and the top-k candidates."""
+    keep = filters.availability_bits[plan.availability_key[r0:r1]]
+    language_row = plan.language_row[r0:r1]
+    if bool(np.any(language_row < plan.language_sets.shape[0])):
+        keep &= filters.language_bits[language_row]
+    if bool(np.any(plan.budget_rank[r0:r1] < plan.max_rates.size)):
+        keep &= filters.budget_bits[plan.budget_key[r0:r1]]
+    if filters.conflict_rows.size:
+        a, b = np.searchsorted(filters.conflict_rows, [r0, r1])
+        cols = filters.conflict_cols[a:b]
+        clear = np.invert(np.right_shift(np.uint8(128), (cols & 7).astype(np.uint8)))
+        np.bitwise_and.at(keep, (filters.conflict_rows[a:b] - r0, cols >> 3), clear)
+    eligible = _count_bits(keep)
+    rows, cols, values = candidates(score[r0:r1], threshold[r0:r1], k, packed_keep=keep, row_max=row_max[r0:r1])
+    return rows + r0, cols, values, eligible
+
+
+def _count_bits(packed: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """Set bits per row of a packed (np.packbits) 2-D array."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2
+        return np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
+    return np.unpackbits(packed, axis=1).sum(axis=1, dtype=np.int64)
+
+
+def _threads() -> int:
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, 4))
+
+
+#: Below this many (request, expert) pairs a run stays in the calling thread: lanes would not pay for themselves.
+_LANE_MIN_PAIRS = 1 << 22
+
+
+class _Lane:
+    """One worker's share of a run: its own top-k, counts and buffers, over the chunks it took (in column order)."""
+
+    def __init__(self, n_req: int, k: int) -> None:
+        self.topk = TopK(n_req, k)
+        self.filtered = np.zeros((n_req, len(FILTERS)), dtype=np.int64)
+        self.eligible = np.zeros(n_req, dtype=np.int64)
+        self.buffers = _Buffers()
+
+
+def _run_chunk(
+    inputs: ScoringInputs, plan: _Plan, lane: _Lane, start: int, stop: int, tick: Callable[[str], None]
+) -> None:
+    """Score experts ``start:stop`` and fold them into the lane."""
+    n_req = plan.request_block.shape[0]
+    score, row_max = _chunk_scores(inputs, plan, start, stop, lane.buffers)
+    tick("scores (product, pairwise features, lexical)")
+    filters = _chunk_filters(inputs, plan, start, stop)
+    lane.filtered += filters.filtered
+    tick("filters per window / language set, counts")
+    threshold = lane.topk.threshold
+    rows, cols, values = [], [], []
+    for r0 in range(0, n_req, _TILE_ROWS):
+        r1 = min(r0 + _TILE_ROWS, n_req)
+        tile_rows, tile_cols, tile_values, counts = _select_tile(
+            score, row_max, filters, plan, threshold, lane.topk.k, r0, r1
+        )
+        lane.eligible[r0:r1] += counts
+        rows.append(tile_rows)
+        cols.append(tile_cols)
+        values.append(tile_values)
+    tick("masks, eligible counts, top-k candidates")
+    if rows:
+        lane.topk.merge(np.concatenate(rows), np.concatenate(cols).astype(np.int64) + start, np.concatenate(values))
+    tick("top-k merge")
+
+
+def _shortlist(
+    inputs: ScoringInputs,
+    *,
+    k: int,
+    weights: Weights,
+    chunk_size: int,
+    progress: Callable[[int], object] | None = None,
+    timer: Callable[[str], None] | None = None,
+    lanes: int | None = None,
+) -> Shortlist:
+    """:func:`shortlist` without the argument checks.
+
+    ``timer(step)`` is called after each step, from the thread that ran it (profiling). ``lanes`` forces the number
+    of worker threads (default: the cores available, for problems large enough).
+    """
+    tick = timer if timer is not None else (lambda step: None)
+    n_req, n_exp = inputs.shape
+    plan = _plan(inputs, weights)
+    bounds = [(start, min(start + chunk_size, n_exp)) for start in range(0, n_exp, chunk_size)]
+    if lanes is None:
+        lanes = _threads() if n_req * n_exp >= _LANE_MIN_PAIRS else 1
+    lanes = max(1, min(lanes, len(bounds)))
+    tick("setup")
+    with _BLAS.single():
+        if lanes == 1:
+            workers = [_Lane(n_req, k)]
+            for start, stop in bounds:
+                _run_chunk(inputs, plan, workers[0], start, stop, tick)
+                if progress is not None:
+                    progress(stop - start)
+        else:
+            workers = _run_lanes(inputs, plan, bounds, lanes=lanes, k=k, tick=tick, progress=progress)
+    acc = workers[0].topk
+    for other in workers[1:]:
+        # Lanes hold interleaved chunks; merge sorts by (score desc, column asc), so the order they come in is moot.
+        acc.merge(np.repeat(np.arange(n_req), k), other.topk.columns.ravel(), other.topk.values.ravel())
+    experts, scores = acc.result()
+    if weights.availability:
+        # Availability is min(1, free / need) and a pair with free < need is filtered: every ranked pair has 1.
+        scores[experts >= 0] += np.float32(weights.availability)
+    filtered, eligible = workers[0].filtered, workers[0].eligible
+    for other in workers[1:]:
+        filtered += other.filtered
+        eligible += other.eligible
+    return Shortlist(experts=experts, scores=scores, filtered=filtered, eligible=eligible)
+
+
+def _run_lanes(
+    inputs: ScoringInputs,
+    plan: _Plan,
+    bounds: list[tuple[int, int]],
+    *,
+    lanes: int,
+    k: int,
+    tick: Callable[[str], None],
+    progress: Callable[[int], object] | None,
+) -> list[_Lane]:
+    """Chunks on ``lanes`` threads (BLAS on one thread each): every step of a chunk (product, filters, selection)
+    runs in parallel with the other lanes' chunks, with no barrier between steps. Chunks are queued in column
+    order, so each lane sees its chunks in column order, as :class:`TopK` requires."""
+    n_req = plan.request_block.shape[0]
+    local = threading.local()
+    created: list[_Lane] = []
+    lock = threading.Lock()
+
+    def task(start: int, stop: int) -> None:
+        lane = getattr(local, "lane", None)
+        if lane is None:
+            lane = local.lane = _Lane(n_req, k)
+            with lock:
+                created.append(lane)
+        _run_chunk(inputs, plan, lane, start, stop, tick)
+
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        futures = [pool.submit(task, start, stop) for start, stop in bounds]
+        try:
+            for future, (start, stop) in zip(futures, bounds, strict=True):
+                future.result()
+                if progress is not None:
+                    progress(stop - start)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return created
+
+
+class _BlasThreads:
+    """BLAS limited to one thread while any :func:`shortlist` runs in this process.
+
+    The lanes are the parallelism, and one thread per product makes a chunk's scores independent of how many
+    threads run (a product split among threads can round the last bit differently), so a chunk scores the same
+    whether it runs alone, in a lane, or in a shard of :mod:`gscp_match.distributed`. Reference-counted, so
+    concurrent runs in one process keep the limit until the last one ends. Other BLAS users in the process get one
+    thread meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+        self._controller: Any = None
+
+    @contextlib.contextmanager
+    def single(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._limiter = self._limit()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._limiter is not None:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+    def _limit(self) -> Any:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a dependency of scikit-learn, so normally present
+            return None
+        if self._controller is None:
+            self._controller = ThreadpoolController()  # scans the loaded libraries once (about 1 ms)
+        return self._controller.limit(limits=1, user_api="blas")
+
+
+_BLAS = _BlasThreads()
+
+
 def shortlist(
     inputs: ScoringInputs,
     *,
     k: int = 10,
     weights: Weights | None = None,
-    chunk_size: int = 16384,
-    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 8192,
+    progress: Callable[[int], object] | None = None,
 ) -> Shortlist:
     """Top-k experts per request by total score, after the hard filters.
 
@@ -464,52 +1145,37 @@ def shortlist(
     weights : Weights, optional
         Default: :meth:`Weights.default`.
     chunk_size : int
-        Experts per chunk; memory is O(n_requests x chunk_size). Results do not depend on it.
+        Experts per chunk; memory is O(n_requests x chunk_size) per worker thread (about 40 MiB per thread for 1,000
+        requests at the default). Rankings do not depend on it; scores are bit-identical for every multiple of
+        4,096 and within float32 rounding otherwise.
     progress : callable, optional
-        Called with the number of experts done after each chunk.
+        Called with the number of experts done after each chunk, from the calling thread.
 
     Returns
     -------
     Shortlist
+
+    Notes
+    -----
+    Large problems run on one worker thread per available core (at most 4). While a call runs, BLAS is limited to
+    one thread in the whole process (threadpoolctl), so that scores never depend on how a product was split.
+
+    Examples
+    --------
+    >>> from gscp_match import Matcher, load_demo
+    >>> demo = load_demo()
+    >>> m = Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    >>> _, inputs = m.scoring_inputs(demo.requests.head(3))
+    >>> result = shortlist(inputs, k=5)
+    >>> result.experts.shape, bool((shortlist(inputs, k=5, chunk_size=7).experts == result.experts).all())
+    ((3, 5), True)
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     weights = weights if weights is not None else Weights.default()
-    n_req, n_exp = inputs.shape
-    feats = _features(inputs, weights)
-    windows = _windows(inputs)
-    inv_need = (1.0 / windows.need).astype(np.float32)[:, None]
-    acc = TopK(n_req, k)
-    filtered = np.zeros((n_req, len(FILTERS)), dtype=np.int64)
-    eligible = np.zeros(n_req, dtype=np.int64)
-    for start in range(0, n_exp, chunk_size):
-        stop = min(start + chunk_size, n_exp)
-        semantic, lexical = _similarity_block(inputs, start, stop)
-        score = semantic * np.float32(weights.semantic)
-        if lexical is not None and weights.lexical:
-            score += np.float32(weights.lexical) * lexical
-        score += feats.request @ feats.expert[start:stop].T.toarray()
-        free = _free_days(inputs, windows, start, stop)
-        if weights.availability:
-            # float32 throughout: int32 x float32 would promote the whole block to float64.
-            availability = np.multiply(free, inv_need, dtype=np.float32)
-            np.minimum(availability, np.float32(1.0), out=availability)
-            availability *= np.float32(weights.availability)
-            score += availability
-        masks = _mask_block(inputs, feats, free, windows, start, stop)
-        removed = np.zeros(score.shape, dtype=bool)
-        for i, name in enumerate(FILTERS):
-            filtered[:, i] += np.count_nonzero(masks[name], axis=1)
-            removed |= masks[name]
-        eligible += (stop - start) - np.count_nonzero(removed, axis=1)
-        score[removed] = -np.inf
-        acc.push(score, start)
-        if progress is not None:
-            progress(stop - start)
-    experts, scores = acc.result()
-    return Shortlist(experts=experts, scores=scores, filtered=filtered, eligible=eligible)
+    return _shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, progress=progress)
 
 
 def pair_components(
@@ -517,27 +1183,65 @@ def pair_components(
 ) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.int32], NDArray[np.int64]]:
     """Components for given (request, expert) pairs, for explanations.
 
+    Computed for the pairs only (never a whole request x expert block): each pair's texts are scored row by row,
+    features are gathered per pair, free days per (distinct window, distinct expert).
+
     Returns
     -------
     components : dict of name -> (n_pairs,) float32
     free_days : (n_pairs,) int32 (int32 max where the request has no window)
     best_doc : (n_pairs,) int64; the expert text (row of ``doc_embeddings``) that matched the request best
+
+    Examples
+    --------
+    >>> from gscp_match import Matcher, load_demo
+    >>> demo = load_demo()
+    >>> m = Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    >>> _, inputs = m.scoring_inputs(demo.requests.head(2))
+    >>> components, free, best = pair_components(inputs, np.array([0, 1]), np.array([3, 3]))
+    >>> sorted(components) == sorted(COMPONENTS), free.shape, best.shape
+    (True, (2,), (2,))
     """
-    request_rows = np.asarray(request_rows, dtype=np.int64)
-    expert_rows = np.asarray(expert_rows, dtype=np.int64)
+    request_rows = np.asarray(request_rows, dtype=np.int64).ravel()
+    expert_rows = np.asarray(expert_rows, dtype=np.int64).ravel()
+    if request_rows.shape != expert_rows.shape:
+        raise ValueError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
     n = request_rows.size
-    components = {c: np.zeros(n, dtype=np.float32) for c in COMPONENTS}
-    free_days = np.zeros(n, dtype=np.int32)
-    best_doc = np.full(n, -1, dtype=np.int64)
     context = _context(inputs)
-    for e in np.unique(expert_rows):
-        which = np.flatnonzero(expert_rows == e)
-        block, _, free = component_block(inputs, int(e), int(e) + 1, context=context)
-        for c in COMPONENTS:
-            components[c][which] = block[c][request_rows[which], 0]
-        free_days[which] = free[request_rows[which], 0]
-        d0, d1 = int(inputs.doc_offsets[e]), int(inputs.doc_offsets[e + 1])
-        if d1 > d0:
-            sims = inputs.request_embeddings[request_rows[which]] @ inputs.doc_embeddings[d0:d1].T
-            best_doc[which] = d0 + np.argmax(sims, axis=1)
-    return components, free_days, best_doc
+    f, windows = context.features, context.windows
+
+    # Every text of every pair's expert, pair by pair (CSR-style: pair p owns pair_docs[first[p]:first[p + 1]]).
+    counts = inputs.doc_offsets[expert_rows + 1] - inputs.doc_offsets[expert_rows]
+    first = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    owner = np.repeat(np.arange(n), counts)
+    pair_docs = inputs.doc_offsets[expert_rows][owner] + np.arange(first[-1]) - first[:-1][owner]
+    doc_request = request_rows[owner]
+    sims = np.einsum("ij,ij->i", inputs.request_embeddings[doc_request], inputs.doc_embeddings[pair_docs])
+    semantic, best_local = aggregate(sims[None, :].astype(np.float32), first, method=inputs.aggregation)
+    best_doc = np.where(best_local[0] >= 0, pair_docs[np.maximum(best_local[0], 0)], -1) if n else best_local[0]
+    lexical = np.zeros(n, dtype=np.float32)
+    if inputs.request_lexical is not None and inputs.doc_lexical is not None:
+        lex = np.asarray(
+            inputs.request_lexical[doc_request].multiply(inputs.doc_lexical[pair_docs]).sum(axis=1), dtype=np.float32
+        ).ravel()
+        lexical = aggregate(lex[None, :], first, method=inputs.aggregation)[0][0]
+
+    experts, expert_index = np.unique(expert_rows, return_inverse=True)
+    expert_index = np.asarray(expert_index).ravel()
+    features = _expert_block(f, experts, experts.size)[expert_index]  # (n, F)
+    requested = f.request[request_rows]  # (n, F)
+    components = {
+        "semantic": semantic[0],
+        "lexical": lexical,
+        **{name: np.einsum("ij,ij->i", requested[:, cols], features[:, cols]) for name, cols in f.columns.items()},
+    }
+
+    free_days = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
+    window = windows.of_request[request_rows]
+    has = window < windows.start.size
+    if has.any():
+        per_window = _window_free_days(inputs, windows, experts)  # (n_windows, n_distinct_experts)
+        free_days[has] = per_window[window[has], expert_index[has]]
+    components["availability"] = np.minimum(1.0, free_days / windows.need[request_rows])
+    return {c: np.asarray(components[c], dtype=np.float32) for c in COMPONENTS}, free_days, best_doc

@@ -1,10 +1,15 @@
 """Streaming top-k per row over column blocks: the ranking step of the scoring core.
 
 Blocks of scores arrive in column order (experts sorted by id); the accumulator keeps the best ``k`` per row, higher
-score first, ties broken by the lower column (so by id). Masked entries are ``-inf`` and never ranked.
+score first, ties broken by the lower column (so by id). Masked entries are ``-inf`` (or excluded by a ``keep`` mask)
+and never ranked.
 
-Selection cost: after the first block, each block costs one comparison against the running k-th best score per
-row and a ``nonzero`` over the few entries that beat it, instead of an ``argpartition`` over the whole block.
+Selection cost: once a row holds k entries, a block costs one comparison against the running k-th best score per
+row and a ``nonzero`` over the few entries that beat it, instead of an ``argpartition`` over the whole block. Rows
+that would still send many candidates (the first blocks) are cut to the block's own k best first.
+
+:func:`candidates` is pure and reads only the thresholds, so several threads can select from disjoint row ranges of
+a block at once; :meth:`TopK.merge` then folds their candidates in, in one thread.
 """
 
 from __future__ import annotations
@@ -12,7 +17,78 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TopK", "topk_rows"]
+__all__ = ["TopK", "topk_rows", "candidates"]
+
+
+def candidates(
+    block: NDArray[np.float32],
+    threshold: NDArray[np.float32],
+    k: int,
+    *,
+    keep: NDArray[np.bool_] | None = None,
+    packed_keep: NDArray[np.uint8] | None = None,
+    row_max: NDArray[np.float32] | None = None,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32]]:
+    """Entries of a block that can still enter each row's top-k.
+
+    Parameters
+    ----------
+    block : (n_rows, width) float32
+        Scores; ``-inf`` entries are never selected.
+    threshold : (n_rows,) float32
+        The running k-th best score of each row (``-inf`` while a row holds fewer than k); an entry equal to it
+        loses (it comes from a later column).
+    k : int
+        Entries kept per row (>= 1).
+    keep : (n_rows, width) bool, optional
+        Entries allowed to rank (the pairs that passed the hard filters); default: all.
+    packed_keep : (n_rows, ceil(width / 8)) uint8, optional
+        ``keep`` packed along rows (``np.packbits(keep, axis=1)``); only the rows that hold a candidate are unpacked.
+    row_max : (n_rows,) float32, optional
+        ``block.max(axis=1)`` when the caller has it already (computed while the block was in cache).
+
+    Returns
+    -------
+    rows, columns : (n_candidates,) intp
+        Positions in ``block``, row-major. Every entry that belongs in its row's top-k over the columns seen so far
+        is among them; a row sends at most ``2 * k`` candidates plus ties at its block k-th best value.
+    values : (n_candidates,) float32
+
+    Examples
+    --------
+    >>> block = np.array([[0.1, 0.7, 0.4]], dtype=np.float32)
+    >>> rows, cols, values = candidates(block, np.array([0.3], dtype=np.float32), 1)
+    >>> cols.tolist(), values.tolist()
+    ([1, 2], [0.699999988079071, 0.4000000059604645])
+    """
+    width = block.shape[1]
+    # Once thresholds are warm, most rows send nothing: a row maximum (one read, no mask) finds the rows that may,
+    # and only those rows are compared, masked and searched.
+    if row_max is None:
+        row_max = np.max(block, axis=1, initial=-np.inf)
+    hit = np.flatnonzero(row_max > threshold) if width else np.zeros(0, np.intp)
+    sub_keep = None
+    if keep is not None:
+        sub_keep = keep[hit]
+    elif packed_keep is not None:
+        sub_keep = np.unpackbits(packed_keep[hit], axis=1, count=width).view(bool)
+    sub_mask = block[hit] > threshold[hit, None]
+    if sub_keep is not None:
+        sub_mask &= sub_keep
+    if width > k and hit.size:
+        crowded = np.flatnonzero(np.count_nonzero(sub_mask, axis=1) > 2 * k)
+        if crowded.size:
+            # Tighten these rows' threshold to the block's own k-th best allowed value first, so the merge stays
+            # small. Ties at that value are kept, so the result is exact.
+            sub = block[hit[crowded]]
+            if sub_keep is not None:
+                sub = np.where(sub_keep[crowded], sub, np.float32(-np.inf))
+            kth = -np.partition(-sub, k - 1, axis=1)[:, k - 1]
+            old = threshold[hit[crowded]][:, None]
+            sub_mask[crowded] = (sub >= np.maximum(kth[:, None], old)) & (sub > old)
+    local, cols = np.divmod(np.flatnonzero(sub_mask), width)
+    rows = hit[local]
+    return rows, cols, block[rows, cols]
 
 
 class TopK:
@@ -46,59 +122,52 @@ class TopK:
         """(n_rows,) the k-th best score so far per row (``-inf`` while fewer than k were seen)."""
         return self.values[:, -1]
 
-    def push(self, block: NDArray[np.float32], offset: int) -> None:
+    def push(self, block: NDArray[np.float32], offset: int, *, keep: NDArray[np.bool_] | None = None) -> None:
         """Offer a block of scores ``(n_rows, width)`` for columns ``offset .. offset + width - 1``.
 
         Blocks must arrive in increasing column order: an entry equal to the current k-th best loses to it.
+        ``keep`` (same shape, bool) excludes the entries where it is False, as ``-inf`` would.
         """
         n_rows, width = block.shape
         if width == 0 or n_rows == 0:
             return
-        if width > 4 * self.k:
-            rows, cols = self._candidates(block)
-        else:
-            mask = block > self.threshold[:, None]
-            rows, cols = np.nonzero(mask)
+        rows, cols, values = candidates(block, self.threshold, self.k, keep=keep)
+        self.merge(rows, cols.astype(np.int64) + offset, values)
+
+    def merge(self, rows: NDArray[np.intp], columns: NDArray[np.int64], values: NDArray[np.float32]) -> None:
+        """Fold entries in: ``rows``, global ``columns`` and ``values``, each ``(n,)``; ``-inf`` values are ignored.
+
+        Entries may come in any order, and ties go to the lower column, as in :meth:`push`. A column must not be
+        offered twice for the same row.
+        """
+        finite = values > -np.inf
+        if not finite.all():
+            rows, columns, values = rows[finite], columns[finite], values[finite]
         if rows.size == 0:
             return
-        values = block[rows, cols]
-        self._merge(rows, cols + offset, values)
-
-    def _candidates(self, block: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        threshold = self.threshold
-        mask = block > threshold[:, None]
-        counts = np.count_nonzero(mask, axis=1)
-        crowded = np.flatnonzero(counts > 2 * self.k)
-        if crowded.size:
-            # Rows that would send many candidates (the first blocks): tighten their threshold to the block's own
-            # k-th best value first, so the merge stays small. Ties at that value are kept, so the result is exact.
-            sub = block[crowded]
-            kth = -np.partition(-sub, self.k - 1, axis=1)[:, self.k - 1]
-            tighter = np.maximum(kth, threshold[crowded])
-            sub_mask = (sub >= tighter[:, None]) & (sub > threshold[crowded][:, None])
-            mask[crowded] = sub_mask
-        return np.nonzero(mask)
-
-    def _merge(self, rows: NDArray[np.intp], cols: NDArray[np.int64], values: NDArray[np.float32]) -> None:
-        touched = np.unique(rows)
-        old_rows = np.repeat(touched, self.k)
-        old_cols = self.columns[touched].ravel()
-        old_vals = self.values[touched].ravel()
-        all_rows = np.concatenate([old_rows, rows])
-        all_cols = np.concatenate([old_cols, cols])
-        all_vals = np.concatenate([old_vals, values])
-        # Empty slots (-1, -inf) sort last within their row.
-        sort_cols = np.where(all_cols < 0, np.iinfo(np.int64).max, all_cols)
-        order = np.lexsort((sort_cols, -all_vals, all_rows))
-        all_rows, all_cols, all_vals = all_rows[order], all_cols[order], all_vals[order]
-        starts = np.searchsorted(all_rows, touched)
-        rank = np.arange(all_rows.size) - np.repeat(starts, np.diff(np.append(starts, all_rows.size)))
-        keep = rank < self.k
-        dest_rows = np.searchsorted(touched, all_rows[keep])
-        new_vals = np.full((touched.size, self.k), -np.inf, dtype=np.float32)
-        new_cols = np.full((touched.size, self.k), -1, dtype=np.int64)
-        new_vals[dest_rows, rank[keep]] = all_vals[keep]
-        new_cols[dest_rows, rank[keep]] = all_cols[keep]
+        k = self.k
+        touched, local = np.unique(rows, return_inverse=True)
+        old_cols = self.columns[touched]
+        all_vals = np.concatenate([self.values[touched].ravel(), values])
+        all_cols = np.concatenate([old_cols.ravel(), columns])
+        owner = np.concatenate([np.repeat(np.arange(touched.size), k), np.asarray(local).ravel()])
+        if columns.min() > old_cols.max():
+            # New columns all come after the kept ones (blocks in column order), and both groups are in column order
+            # within a row: a stable sort on (row, score descending) then breaks ties by column. One integer key.
+            bits = (all_vals + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0.0 turns -0.0 into 0.0
+            ascending = np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # order-preserving integer image of the float
+            order = np.argsort((owner << 33) | ((1 << 31) - 1 - ascending), kind="stable")
+        else:
+            # Empty slots (-1, -inf) sort last within their row.
+            sort_cols = np.where(all_cols < 0, np.iinfo(np.int64).max, all_cols)
+            order = np.lexsort((sort_cols, -all_vals, owner))
+        # Every touched row holds at least k entries (its k slots), so the first k of each row, in row order, fill a
+        # (touched, k) block.
+        counts = k + np.bincount(owner[k * touched.size :], minlength=touched.size)
+        rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        chosen = order[rank < k]
+        new_vals = all_vals[chosen].reshape(touched.size, k)
+        new_cols = all_cols[chosen].reshape(touched.size, k)
         new_cols[~np.isfinite(new_vals)] = -1
         self.values[touched] = new_vals
         self.columns[touched] = new_cols

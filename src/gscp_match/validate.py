@@ -169,7 +169,10 @@ def _to_series(column: Column, parsed: list[object]) -> pd.Series:
         values = [column.default if v is None or v is _ERROR else v for v in parsed]
         return pd.Series(pd.array(values, dtype="Int64"), index=range(n))
     if column.kind == "float":
-        return pd.Series([math.nan if v is None or v is _ERROR else float(v) for v in parsed], dtype="float64")
+        return pd.Series(
+            [math.nan if v is None or v is _ERROR else float(v) for v in parsed],  # type: ignore[arg-type]
+            dtype="float64",
+        )
     if column.kind == "date":
         values = [np.datetime64("NaT") if v is None or v is _ERROR else v for v in parsed]
         return pd.Series(np.array(values, dtype="datetime64[D]").astype("datetime64[ns]"))
@@ -182,7 +185,8 @@ def working_days_between(start: np.datetime64, end: np.datetime64) -> int:
     >>> working_days_between(np.datetime64("2027-03-01"), np.datetime64("2027-03-14"))
     10
     """
-    return int(np.busday_count(np.datetime64(start, "D"), np.datetime64(end, "D") + 1))
+    first, last = np.asarray(start, dtype="datetime64[D]"), np.asarray(end, dtype="datetime64[D]")
+    return int(np.busday_count(first, last + np.timedelta64(1, "D")))
 
 
 def _given(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
