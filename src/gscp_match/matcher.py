@@ -33,7 +33,7 @@ from .arrays import (
     RequestArrays,
     one_hot,
 )
-from .assign import AssignmentProblem, AssignmentResult, UnstaffedReason, solve
+from .assign import solve
 from .cache import EmbeddingCache, encode_cached
 from .catalog import load_cases
 from .embed import Embedder, load_embedder
@@ -369,13 +369,18 @@ class Matcher:
             mip_rel_gap=mip_rel_gap,
         )
         request_ids = inputs.requests.ids
-        chosen, n_assigned, reasons, booked = round_plan.plan_tables(
+        chosen, chosen_score, n_assigned, reasons, booked = round_plan.plan_tables(
             problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
         )
         filters = _filter_table(table, candidates)
+        picked = Shortlist(
+            experts=chosen, scores=chosen_score, filtered=candidates.filtered, eligible=candidates.eligible
+        )
         lowered = pd.Series(spread_weight * recent, index=expert_ids[sub_roster.rows])
-        assignment = self._assignment_table(table, inputs, candidates, chosen, n_assigned, lowered)
-        unstaffed = _unstaffed_table(reasons, problem, result, table, filters, len(self.experts_))
+        assignment = self._assignment_table(table, inputs, picked, n_assigned, lowered)
+        unstaffed = round_plan.unstaffed_table(
+            reasons, problem, result, request_ids=request_ids, filters=filters, n_experts=len(self.experts_)
+        )
         return RoundPlan(
             assignment=assignment,
             unstaffed=unstaffed,
@@ -407,17 +412,11 @@ class Matcher:
         self,
         table: pd.DataFrame,
         inputs: ScoringInputs,
-        candidates: Shortlist,
-        chosen: NDArray[np.int64],
+        picked: Shortlist,
         n_assigned: NDArray[np.int64],
         lowered: pd.Series,
     ) -> pd.DataFrame:
-        # Score of each chosen expert: its entry in the request's candidate row.
-        match = (chosen[:, :, None] == candidates.experts[:, None, :]) & (chosen[:, :, None] >= 0)
-        scores = np.where(
-            chosen >= 0, np.max(np.where(match, candidates.scores[:, None, :], -np.inf), axis=2), -np.inf
-        ).astype(np.float32)
-        picked = Shortlist(experts=chosen, scores=scores, filtered=candidates.filtered, eligible=candidates.eligible)
+        """Each request's assigned then alternate experts (``picked``), explained, with role and rank per role."""
         frame = explain_experts(
             table,
             self.experts_,
@@ -465,42 +464,6 @@ def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:
     for i, name in enumerate(FILTERS):
         filters[f"removed_{name}"] = result.filtered[:, i]
     return filters
-
-
-def _unstaffed_table(
-    reasons: Sequence[UnstaffedReason],
-    problem: AssignmentProblem,
-    result: AssignmentResult,
-    table: pd.DataFrame,
-    filters: pd.DataFrame,
-    n_experts: int,
-) -> pd.DataFrame:
-    rows = []
-    ids = table["request_id"].to_numpy(dtype=object)
-    for reason in reasons:
-        r = reason.request
-        needed = int(problem.experts_needed[r])
-        missing = int(result.shortfall[r])
-        detail = reason.detail
-        if reason.code == "no_candidates" and filters["eligible"].iat[r] == 0:
-            window = ""
-            if problem.has_window[r]:
-                start = np.datetime64(int(problem.window_start[r]), "D")
-                end = np.datetime64(int(problem.window_end[r]), "D")
-                window = f"{start}..{end}"
-            detail = round_plan.screening_reason(filters.iloc[r], n_experts, int(problem.days[r]), window)
-        rows.append(
-            {
-                "request_id": ids[r],
-                "needed": needed,
-                "assigned": needed - missing,
-                "missing": missing,
-                "reason_code": reason.code,
-                "reason": detail,
-                "blocked_by": ";".join(str(ids[q]) for q in reason.blocking_requests),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(round_plan.UNSTAFFED_COLUMNS))
 
 
 def _weights(value: Weights | Mapping[str, float] | str | os.PathLike[str] | None) -> Weights:

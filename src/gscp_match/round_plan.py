@@ -40,6 +40,7 @@ __all__ = [
     "plan_tables",
     "recent_counts",
     "screening_reason",
+    "unstaffed_table",
 ]
 
 #: Columns of :attr:`RoundPlan.assignment` (before the explanation columns it shares with expert shortlists).
@@ -253,7 +254,7 @@ def plan_tables(
     request_ids: NDArray[np.object_],
     expert_ids: NDArray[np.object_],
     n_alternates: int = 3,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], list[UnstaffedReason], pd.DataFrame]:
+) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.int64], list[UnstaffedReason], pd.DataFrame]:
     """Assigned and stand-by pairs as a ranked matrix, the unstaffed reasons, and the booked days.
 
     Returns
@@ -261,6 +262,8 @@ def plan_tables(
     chosen : ndarray of int64, shape (n_requests, width)
         Roster rows: each request's assigned experts then its alternates, each best first by the spread-adjusted
         score (ties by expert position); -1 padding.
+    chosen_score : ndarray of float32, shape (n_requests, width)
+        The pairs' scores (``pair_score``, not spread-adjusted); -inf padding.
     n_assigned : ndarray of int64, shape (n_requests,)
         How many of the first columns of ``chosen`` are assigned (the rest are alternates).
     reasons : list of UnstaffedReason
@@ -279,12 +282,14 @@ def plan_tables(
     n_assigned = np.bincount(pr[team_pairs], minlength=n_req).astype(np.int64)
     width = int(n_assigned.max(initial=0)) + stand_by.shape[1]
     chosen = np.full((n_req, max(width, 1)), -1, dtype=np.int64)
+    chosen_score = np.full(chosen.shape, -np.inf, dtype=np.float32)
     starts = np.concatenate([[0], np.cumsum(n_assigned)])
     for r in range(n_req):
         team = team_pairs[starts[r] : starts[r + 1]]
         alt = stand_by[r][stand_by[r] >= 0]
         picked = np.concatenate([team, alt])
         chosen[r, : picked.size] = sub_roster.rows[pe[picked]]
+        chosen_score[r, : picked.size] = problem.pair_score[picked]
     reasons = explain_unstaffed(problem, result, request_names=[str(i) for i in request_ids])
     pair_index, day = bookings(problem, result)
     booked = pd.DataFrame(
@@ -295,7 +300,45 @@ def plan_tables(
         },
         columns=list(BOOKING_COLUMNS),
     )
-    return chosen, n_assigned, reasons, booked
+    return chosen, chosen_score, n_assigned, reasons, booked
+
+
+def unstaffed_table(
+    reasons: list[UnstaffedReason],
+    problem: AssignmentProblem,
+    result: AssignmentResult,
+    *,
+    request_ids: NDArray[np.object_],
+    filters: pd.DataFrame,
+    n_experts: int,
+) -> pd.DataFrame:
+    """:data:`UNSTAFFED_COLUMNS`, one row per reason; a request no expert passed gets the filters' counts in words
+    (:func:`screening_reason`) instead of the solver's "no candidates"."""
+    rows = []
+    for reason in reasons:
+        r = reason.request
+        needed = int(problem.experts_needed[r])
+        missing = int(result.shortfall[r])
+        detail = reason.detail
+        if reason.code == "no_candidates" and filters["eligible"].iat[r] == 0:
+            window = ""
+            if problem.has_window[r]:
+                start = np.datetime64(int(problem.window_start[r]), "D")
+                end = np.datetime64(int(problem.window_end[r]), "D")
+                window = f"{start}..{end}"
+            detail = screening_reason(filters.iloc[r], n_experts, int(problem.days[r]), window)
+        rows.append(
+            {
+                "request_id": request_ids[r],
+                "needed": needed,
+                "assigned": needed - missing,
+                "missing": missing,
+                "reason_code": reason.code,
+                "reason": detail,
+                "blocked_by": ";".join(str(request_ids[q]) for q in reason.blocking_requests),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(UNSTAFFED_COLUMNS))
 
 
 def add_bookings(
