@@ -275,7 +275,7 @@ def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to kee
 
     cache = None if str(args.cache).lower() == "none" else args.cache
     scheduler = getattr(args, "scheduler", None)
-    if scheduler is not None:
+    if scheduler is not None:  # checked here too, so that a bad --scheduler is a usage error (exit 2)
         from .distributed import check_scheduler
 
         try:
@@ -296,13 +296,13 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _shortlist(matcher, args, Path(args.out), args.format)[1]:
+    for path in _shortlist(matcher, args.requests, args, Path(args.out), args.format)[1]:
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def _shortlist(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
-    result = matcher.shortlist(args.requests, k=args.top, k_cases=args.top_cases)
+def _shortlist(matcher, requests, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
+    result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
     return result, [
         _write(result.experts, out / f"expert_shortlist.{fmt}"),
         _write(result.cases, out / f"case_shortlist.{fmt}"),
@@ -330,9 +330,9 @@ def _check_assign_args(args: argparse.Namespace) -> None:
             raise _Usage(f"--roster-out: {exc}") from None
 
 
-def _plan(matcher, args: argparse.Namespace):  # noqa: ANN001, ANN202
+def _plan(matcher, requests, args: argparse.Namespace):  # noqa: ANN001, ANN202
     plan = matcher.assign(
-        args.requests,
+        requests,
         top_m=args.top_m,
         n_alternates=args.alternates,
         method=args.method,
@@ -363,8 +363,8 @@ def _recent(args: argparse.Namespace) -> pd.Series | None:
     return chosen.groupby("expert_id").size().astype(float)
 
 
-def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
-    plan = _plan(matcher, args)
+def _assign(matcher, requests, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
+    plan = _plan(matcher, requests, args)
     written = [
         _write(plan.assignment, out / f"assignment.{fmt}"),
         _write(plan.unstaffed, out / f"unstaffed.{fmt}"),
@@ -383,7 +383,7 @@ def _assign(matcher, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any
 def _cmd_assign(args: argparse.Namespace) -> int:
     _check_assign_args(args)
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _assign(matcher, args, Path(args.out), args.format)[1]:
+    for path in _assign(matcher, args.requests, args, Path(args.out), args.format)[1]:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -402,7 +402,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
     requests = read_table(args.requests, "requests")
     result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
-    plan = _plan(matcher, argparse.Namespace(**{**vars(args), "requests": requests}))
+    plan = _plan(matcher, requests, args)
     path = _report(args.out, requests, matcher, result, plan, title=args.title)
     print(f"wrote {path}")
     return EXIT_OK
@@ -431,39 +431,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise _Usage(f"--top must be >= 1, got {args.top}")
     paths = demo_paths()
-    ns = argparse.Namespace(
-        requests=paths["requests"],
-        experts=paths["experts"],
-        evidence=paths["evidence"],
-        cases=None,
-        embedder=args.embedder,
-        weights=None,
-        cache="default",
-        quiet=args.quiet,
-        top=args.top,
-        top_cases=3,
-        format="csv",
-        out=args.out,
-        top_m=20,
-        alternates=3,
-        method="milp",
-        korean_share=None,
-        no_korean_rule=False,
-        time_limit=60.0,
-        roster_out=None,
-        history=None,
-        spread_weight=0.0,
-        recent_rounds=3,
-    )
+    # The demo is `report` on the bundled files with every other option at its default.
+    demo_argv = ["report", "--out", str(Path(args.out) / "report.html"), "--top", str(args.top), "--top-cases", "3"]
+    for kind in ("requests", "experts", "evidence"):
+        demo_argv += [f"--{kind}", str(paths[kind])]
+    if args.embedder is not None:
+        demo_argv += ["--embedder", args.embedder]
+    ns = _parser().parse_args(demo_argv)
+    ns.quiet = args.quiet
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
     from .validate import read_table
 
     matcher = _matcher(ns).fit(ns.experts, evidence=ns.evidence)
     out = Path(args.out)
-    ns.requests = read_table(paths["requests"], "requests")
-    result, written = _shortlist(matcher, ns, out, "csv")
-    plan, plan_files = _assign(matcher, ns, out, "csv")
-    report = _report(out / "report.html", ns.requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
+    requests = read_table(ns.requests, "requests")
+    result, written = _shortlist(matcher, requests, ns, out, "csv")
+    plan, plan_files = _assign(matcher, requests, ns, out, "csv")
+    report = _report(ns.out, requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
     for path in [*written, *plan_files, report]:
         print(f"wrote {path}")
     print(f"done: results in {out.resolve()}")
