@@ -194,3 +194,28 @@ def test_generate_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     for kind in ("experts", "evidence", "requests"):
         assert (tmp_path / "a" / f"{kind}.csv").read_bytes() == (tmp_path / "b" / f"{kind}.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"weights": {"semantik": 1}}', "unknown weight(s) semantik"),
+        ('{"weights": {"semantic": -1}}', "must be a finite number >= 0"),
+        ("not json", "bad_weights.json"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_bad_weights_file_is_one_line_and_exit_1(tmp_path, capsys, text, message):
+    from gscp_match.catalog import demo_paths
+
+    weights = tmp_path / "bad_weights.json"
+    weights.write_text(text, encoding="utf-8")
+    paths = demo_paths()
+    code = main(
+        ["shortlist", "--requests", str(paths["requests"]), "--experts", str(paths["experts"]), "--embedder",
+         "hashing", "--cache", "none", "--weights", str(weights), "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "bad_weights.json" in err
+    assert "Traceback" not in err

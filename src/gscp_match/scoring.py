@@ -72,6 +72,7 @@ from numpy.typing import NDArray
 from . import calendar
 from .aggregate import aggregate
 from .arrays import ExpertArrays, RequestArrays
+from .errors import InputError
 from .topk import TopK, candidates
 
 __all__ = [
@@ -134,9 +135,21 @@ class Weights:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Weights:
-        """Weights from a JSON file ``{"weights": {"semantic": 0.5, ...}}`` (or a flat mapping)."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls.from_mapping(data.get("weights", data))
+        """Weights from a JSON file ``{"weights": {"semantic": 0.5, ...}}`` (or a flat mapping).
+
+        Raises
+        ------
+        InputError
+            Naming the file: not JSON, not a mapping of weights, an unknown component or a bad value.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            values = data.get("weights", data) if isinstance(data, dict) else data
+            if not isinstance(values, dict):
+                raise ValueError(f"expected a JSON object of component weights, got {type(values).__name__}")
+            return cls.from_mapping(values)
+        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            raise InputError(f"{Path(path).name}: {exc}") from exc
 
     @classmethod
     def default(cls) -> Weights:
