@@ -40,6 +40,7 @@ from .cache import EmbeddingCache
 from .embed import Embedder
 from .errors import InputError, Problem
 from .matcher import Matcher
+from .schema import HISTORY
 from .scoring import COMPONENTS, Weights
 from .validate import read_table, validate_table
 
@@ -57,7 +58,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Columns of the history table, in file order.
-HISTORY_COLUMNS: tuple[str, ...] = ("round", "request_id", "expert_id", "selected", "rating")
+HISTORY_COLUMNS: tuple[str, ...] = tuple(column.name for column in HISTORY)
 
 
 def read_history(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -618,7 +618,6 @@ class _Plan:
     lexical: np.float32  # lexical weight, 0 to skip
     windows: _Windows
     cap: int  # free days are clipped to the most days any request needs
-    need: NDArray[np.integer]  # (n_req, 1) days needed, in the free-days table's dtype
     language_sets: NDArray[np.float32]  # (n_sets, L_used) distinct language sets of requests that list some
     language_bits: NDArray[np.unsignedinteger] | None  # (n_sets, 1) the sets as bit masks when L_used <= 64
     language_row: NDArray[np.intp]  # (n_req,) row of the language table; the last row is "lists none"
@@ -699,7 +698,6 @@ def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
         lexical=np.float32(weights.lexical if inputs.request_lexical is not None else 0.0),
         windows=windows,
         cap=cap,
-        need=windows.need.astype(dtype)[:, None],
         language_sets=language_sets,
         language_bits=language_bits,
         language_row=language_row,
@@ -882,7 +880,7 @@ def _chunk_filters(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) ->
 
     # Availability: free days per distinct window (clipped to the largest need, so they fit a byte), then one bit row
     # per distinct (window, need); the unset bits are the experts it removes.
-    free = np.full((n_windows + 1, width), plan.cap, dtype=plan.need.dtype)
+    free = np.full((n_windows + 1, width), plan.cap, dtype=plan.availability_need.dtype)
     if n_windows:
         per_window = _window_free_days(inputs, windows, slice(start, stop))
         free[:n_windows] = np.minimum(per_window, plan.cap)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -54,6 +53,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from .cache import _try_lock, text_key
 from .embed import Embedder, load_embedder
 from .errors import InputError
 from .io import atomic_path
@@ -331,10 +331,6 @@ class ShardResult:
 # Hashes.
 
 
-def _digest(payload: str) -> bytes:
-    return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=_HASH_BYTES).digest()
-
-
 def _evidence_groups(ids: NDArray[np.object_], evidence: pd.DataFrame | None) -> tuple[NDArray[np.int64], NDArray]:
     """Evidence rows ordered by owner (stable: table order within an owner) and the owners' row bounds.
 
@@ -386,7 +382,7 @@ def content_hashes(experts: pd.DataFrame, evidence: pd.DataFrame | None, *, pass
         a, b = bounds[e], bounds[e + 1]
         docs = [str(bios[e])] + [[str(titles[i]), str(texts[i])] for i in range(a, b)]
         payload = json.dumps([passage_tokens, docs], ensure_ascii=False)
-        out[e] = np.frombuffer(_digest(payload), dtype=np.uint8)
+        out[e] = np.frombuffer(text_key(payload), dtype=np.uint8)
     return out
 
 
@@ -402,7 +398,7 @@ def record_hashes(records: pd.DataFrame) -> NDArray[np.uint8]:
     out = np.empty((len(records), _HASH_BYTES), dtype=np.uint8)
     for row in range(len(records)):
         payload = json.dumps([columns, [str(col[row]) for col in cells]], ensure_ascii=False)
-        out[row] = np.frombuffer(_digest(payload), dtype=np.uint8)
+        out[row] = np.frombuffer(text_key(payload), dtype=np.uint8)
     return out
 
 
@@ -1029,18 +1025,8 @@ def _evidence_table(value: pd.DataFrame | str | os.PathLike[str] | None) -> pd.D
 
 @contextlib.contextmanager
 def _update_lock(path: Path) -> Iterator[None]:
-    """Exclusive, non-blocking lock for an update; a second concurrent update fails at once."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock, updates must not overlap
+    """Exclusive, non-blocking lock for an update; a second concurrent update fails at once (no lock on Windows)."""
+    with _try_lock(path) as locked:
+        if not locked:
+            raise StoreError(f"{path.parent}: another update of this profile store is running")
         yield
-        return
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise StoreError(f"{path.parent}: another update of this profile store is running") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -122,16 +122,15 @@ class TopK:
         """(n_rows,) the k-th best score so far per row (``-inf`` while fewer than k were seen)."""
         return self.values[:, -1]
 
-    def push(self, block: NDArray[np.float32], offset: int, *, keep: NDArray[np.bool_] | None = None) -> None:
+    def push(self, block: NDArray[np.float32], offset: int) -> None:
         """Offer a block of scores ``(n_rows, width)`` for columns ``offset .. offset + width - 1``.
 
         Blocks must arrive in increasing column order: an entry equal to the current k-th best loses to it.
-        ``keep`` (same shape, bool) excludes the entries where it is False, as ``-inf`` would.
         """
         n_rows, width = block.shape
         if width == 0 or n_rows == 0:
             return
-        rows, cols, values = candidates(block, self.threshold, self.k, keep=keep)
+        rows, cols, values = candidates(block, self.threshold, self.k)
         self.merge(rows, cols.astype(np.int64) + offset, values)
 
     def merge(self, rows: NDArray[np.intp], columns: NDArray[np.int64], values: NDArray[np.float32]) -> None:
