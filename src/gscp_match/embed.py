@@ -27,7 +27,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
-from gscp_match.progress import quiet
 
 __all__ = [
     "Embedder",
@@ -250,7 +249,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             logger.info("loading sentence-transformers model from %s", self.folder)
-            if self.show_progress is False or quiet():
+            if self.show_progress is False or _quiet_env():
                 # transformers draws its own "Loading weights" bar; keep quiet runs quiet.
                 from transformers.utils import logging as transformers_logging
 

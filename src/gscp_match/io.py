@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -65,8 +66,9 @@ FORMULA_TRIGGERS = "=+-@\t\r"
 
 # Written with a quote in front: optional quotes, then a trigger. Read back without one: one or more quotes, then a
 # trigger. A plain number literal (no quote in it) is never escaped.
-_NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
-_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+_TRIGGER = f"[{re.escape(FORMULA_TRIGGERS)}]"
+_NEEDS_QUOTE = re.compile("'*" + _TRIGGER)
+_QUOTED = re.compile("'+" + _TRIGGER)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -98,34 +100,20 @@ def neutralize_formulas(cells: pd.Series) -> pd.Series:
     >>> neutralize_formulas(pd.Series(["=A1", 3, "-1", "-x"])).tolist()
     ["'=A1", 3, '-1', "'-x"]
     """
-    return _apply_pattern(cells, neutralize=True)
+    return _map_text(cells, neutralize_formula)
 
 
-def _apply_pattern(cells: pd.Series, *, neutralize: bool) -> pd.Series:
-    values = cells.to_numpy(dtype=object)
-    text = pd.Series(values, dtype=object, index=cells.index)
-    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-    if not is_text.any():
-        return text
-    strings = text.where(is_text, "").astype(str)
-    if neutralize:
-        hit = strings.str.match(_NEEDS_QUOTE.pattern) & ~strings.str.fullmatch(_NUMBER.pattern)
-    else:
-        hit = strings.str.match(_QUOTED.pattern)
-    hit = hit.to_numpy(dtype=bool) & is_text
-    if not hit.any():
-        return text
-    changed = "'" + strings[hit] if neutralize else strings[hit].str.slice(1)
-    out = values.copy()
-    out[hit] = changed.to_numpy(dtype=object)
-    return pd.Series(out, dtype=object, index=cells.index)
+def _map_text(cells: pd.Series, function: Callable[[str], str]) -> pd.Series:
+    """``function`` on every text cell (other cells unchanged); object dtype out."""
+    values = [function(v) if isinstance(v, str) else v for v in cells.to_numpy(dtype=object)]
+    return pd.Series(values, dtype=object, index=cells.index)
 
 
 def _restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralize_formula` on every text cell and column name of a CSV/XLSX table."""
     frame = frame.copy()
     for i in range(frame.shape[1]):
-        frame.isetitem(i, _apply_pattern(frame.iloc[:, i], neutralize=False))
+        frame.isetitem(i, _map_text(frame.iloc[:, i], restore_formula))
     frame.columns = [restore_formula(c) if isinstance(c, str) else c for c in frame.columns]
     return frame
 
@@ -294,13 +282,12 @@ _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
-def _current_umask() -> int:
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read once at the first write (reading it means setting it, so not at import)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-_UMASK = _current_umask()
 
 
 @contextlib.contextmanager
@@ -319,7 +306,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     # mkstemp makes the file private (0600); give it the mode a plain open() would, as the user's umask says.
-    os.chmod(tmp_name, 0o666 & ~_UMASK)
+    os.chmod(tmp_name, 0o666 & ~_umask())
     tmp = Path(tmp_name)
     try:
         yield tmp
