@@ -45,6 +45,7 @@ from .embed import Embedder, SentenceTransformerEmbedder
 from .lexical import LexicalIndex
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from .store import ShardEntry, StoreManifest
+from .topk import TopK
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -208,21 +209,13 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
     if len(parts) != len(offsets) or not parts:
         raise ValueError(f"need one offset per part and at least one part; got {len(parts)} parts, {len(offsets)}")
     n_req = parts[0].experts.shape[0]
-    rows = np.concatenate(
-        [np.where(p.experts >= 0, p.experts + int(o), -1) for p, o in zip(parts, offsets, strict=True)], axis=1
-    ).astype(np.int64)
-    scores = np.concatenate([p.scores for p in parts], axis=1).astype(np.float32)
-    if rows.shape[1] < k:  # fewer candidate slots than k: pad with empty ones
-        pad = k - rows.shape[1]
-        rows = np.hstack([rows, np.full((n_req, pad), -1, dtype=np.int64)])
-        scores = np.hstack([scores, np.full((n_req, pad), -np.inf, dtype=np.float32)])
-    empty = rows < 0
-    scores = np.where(empty, np.float32(-np.inf), scores)
-    row_key = np.where(empty, np.iinfo(np.int64).max, rows)
-    order = np.lexsort((row_key, -scores), axis=1)[:, :k]
-    best_rows = np.take_along_axis(rows, order, axis=1)
-    best_scores = np.take_along_axis(scores, order, axis=1)
-    best_rows[~np.isfinite(best_scores)] = -1
+    acc = TopK(n_req, k)  # the same merge that joins the lanes of one process
+    for part, offset in zip(parts, offsets, strict=True):
+        row, slot = np.nonzero(part.experts >= 0)
+        acc.merge(
+            row, part.experts[row, slot].astype(np.int64) + int(offset), part.scores[row, slot].astype(np.float32)
+        )
+    best_rows, best_scores = acc.result()
     return Shortlist(
         experts=best_rows,
         scores=best_scores,
