@@ -37,6 +37,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from .errors import InputError, Problem
 from .schema import cell_text
+
+if TYPE_CHECKING:
+    from .io import RawTable
 
 __all__ = [
     "GAINS",
@@ -451,12 +455,10 @@ def evaluate(
 
 
 def _read_ids_and_numbers(
-    path: str | os.PathLike[str], needed: Sequence[str], numeric: str, *, integer: bool, low: float
+    raw: RawTable, needed: Sequence[str], numeric: str, *, integer: bool, low: float
 ) -> pd.DataFrame:
-    """Read ``needed`` id columns and one numeric column; every bad cell and duplicated pair is a problem."""
-    from .io import read_raw
-
-    raw = read_raw(path)
+    """Check ``needed`` id columns and one numeric column of a read file; every bad cell and duplicated pair is a
+    problem."""
     frame = raw.frame
     missing = [c for c in (*needed, numeric) if c not in frame.columns]
     if missing:
@@ -516,10 +518,11 @@ def read_rankings(path: str | os.PathLike[str], *, item: str = "expert_id") -> p
     """
     from .io import read_raw
 
-    header = read_raw(path).frame.columns
+    raw = read_raw(path)
+    header = raw.frame.columns
     if "rank" in header or "score" not in header:
-        return _read_ids_and_numbers(path, ("request_id", item), "rank", integer=True, low=1)
-    return _read_ids_and_numbers(path, ("request_id", item), "score", integer=False, low=-math.inf)
+        return _read_ids_and_numbers(raw, ("request_id", item), "rank", integer=True, low=1)
+    return _read_ids_and_numbers(raw, ("request_id", item), "score", integer=False, low=-math.inf)
 
 
 def read_judgments(path: str | os.PathLike[str], *, item: str = "expert_id", unrated: int = 3) -> pd.DataFrame:
@@ -550,4 +553,4 @@ def read_judgments(path: str | os.PathLike[str], *, item: str = "expert_id", unr
             raise InputError(f"{raw.source}: a history file judges experts; it cannot judge {item!r}")
         judged = history_judgments(validate_table(raw, "history"), unrated=unrated)
         return judged[["request_id", "expert_id", "relevance"]]
-    return _read_ids_and_numbers(path, ("request_id", item), "relevance", integer=False, low=0)
+    return _read_ids_and_numbers(raw, ("request_id", item), "relevance", integer=False, low=0)
