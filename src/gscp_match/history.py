@@ -42,7 +42,7 @@ from .errors import InputError, Problem
 from .matcher import Matcher
 from .schema import HISTORY
 from .scoring import COMPONENTS, Weights
-from .validate import read_table, validate_table
+from .validate import as_table, read_table
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -80,11 +80,7 @@ def read_history(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def as_history(history: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
     """A validated history table from a file path or a DataFrame (validated again unless it already is)."""
-    if isinstance(history, pd.DataFrame):
-        if history.attrs.get("kind") == "history":
-            return history
-        return validate_table(history, "history")
-    return read_history(history)
+    return as_table(history, "history")
 
 
 def check_history(

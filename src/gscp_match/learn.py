@@ -69,7 +69,7 @@ from .io import atomic_path
 from .matcher import Matcher, TableLike
 from .metrics import evaluate
 from .scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
-from .validate import read_table, validate_table
+from .validate import as_table
 
 __all__ = [
     "LABELS",
@@ -569,7 +569,7 @@ def _prepare(
     elif not hasattr(matcher, "experts_"):
         raise ValueError("pass experts= (and evidence=) or a fitted Matcher")
     table = as_history(history)
-    request_table = _requests(requests)
+    request_table = as_table(requests, "requests")
     check_history(table, requests=request_table, experts=matcher.experts_)
     wanted = pd.unique(table["request_id"])
     unused = len(request_table) - len(wanted)
@@ -586,12 +586,6 @@ def _prepare(
         judgments=history_judgments(table, unrated=unrated),
         round_of=dict(zip(table["request_id"], table["round"], strict=False)),
     )
-
-
-def _requests(requests: TableLike) -> pd.DataFrame:
-    if isinstance(requests, pd.DataFrame):
-        return requests if requests.attrs.get("kind") == "requests" else validate_table(requests, "requests")
-    return read_table(requests, "requests")
 
 
 def _evaluate(

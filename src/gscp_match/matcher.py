@@ -45,7 +45,7 @@ from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from .similarity import DEFAULT_PASSAGE_TOKENS
 from .texts import case_documents, expert_documents, request_texts
-from .validate import check_references, read_table, validate_table
+from .validate import as_table, check_references
 
 __all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
 
@@ -54,16 +54,10 @@ log = logging.getLogger(__name__)
 TableLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
-def _table(value: TableLike, kind: str) -> pd.DataFrame:
-    if isinstance(value, pd.DataFrame):
-        return validate_table(value, kind)
-    return read_table(value, kind)
-
-
 def _requests_table(value: TableLike | Mapping[str, Any]) -> pd.DataFrame:
     if isinstance(value, Mapping):
         value = pd.DataFrame([dict(value)])
-    return _table(value, "requests")
+    return as_table(value, "requests")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +163,10 @@ class Matcher:
 
         Embeddings are cached, so fitting again on an unchanged roster encodes nothing.
         """
-        experts_table = _table(experts, "experts")
-        evidence_table = _table(evidence, "evidence") if evidence is not None else None
+        experts_table = as_table(experts, "experts")
+        evidence_table = as_table(evidence, "evidence") if evidence is not None else None
         check_references(experts=experts_table, evidence=evidence_table)
-        cases_table = _table(cases, "cases") if cases is not None else load_cases()
+        cases_table = as_table(cases, "cases") if cases is not None else load_cases()
 
         self.embedder_ = load_embedder(self.embedder_spec)
         self.cache_ = _cache(self.cache_spec)

@@ -60,7 +60,7 @@ from .io import atomic_path
 from .schema import to_file_form
 from .similarity import DEFAULT_PASSAGE_TOKENS
 from .texts import expert_documents
-from .validate import check_references, read_table, validate_table
+from .validate import as_table, check_references, validate_table
 
 if TYPE_CHECKING:
     from .distributed import Scheduler
@@ -1013,14 +1013,13 @@ def _embedder_message(directory: Path, manifest: StoreManifest, name: str) -> st
 
 
 def _experts_table(value: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
-    table = validate_table(value, "experts") if isinstance(value, pd.DataFrame) else read_table(value, "experts")
-    return table.sort_values("expert_id", kind="stable").reset_index(drop=True)
+    return as_table(value, "experts").sort_values("expert_id", kind="stable").reset_index(drop=True)
 
 
 def _evidence_table(value: pd.DataFrame | str | os.PathLike[str] | None) -> pd.DataFrame | None:
     if value is None:
         return None
-    return validate_table(value, "evidence") if isinstance(value, pd.DataFrame) else read_table(value, "evidence")
+    return as_table(value, "evidence")
 
 
 @contextlib.contextmanager

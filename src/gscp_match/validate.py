@@ -25,7 +25,7 @@ from .io import RawTable, read_raw
 from .schema import ID_COLUMNS, TABLES, CellError, Column, cell_text
 from .vocab import SUPPORT_DAY_CAPS, country_region
 
-__all__ = ["validate_table", "read_table", "check_references", "working_days_between"]
+__all__ = ["as_table", "validate_table", "read_table", "check_references", "working_days_between"]
 
 
 def read_table(path: str | os.PathLike[str], kind: str) -> pd.DataFrame:
@@ -38,6 +38,17 @@ def read_table(path: str | os.PathLike[str], kind: str) -> pd.DataFrame:
         Naming the file, and for each problem the row and column, what was expected and what arrived.
     """
     return validate_table(read_raw(path), kind)
+
+
+def as_table(value: pd.DataFrame | str | os.PathLike[str], kind: str) -> pd.DataFrame:
+    """A validated table of ``kind`` from a file path (read) or a DataFrame (validated).
+
+    A DataFrame is validated even when an earlier validation marked it (``attrs["kind"]``): pandas carries
+    ``attrs`` through ``drop``, ``assign``, ``head`` and the like, so the mark does not prove the frame still holds.
+    """
+    if isinstance(value, pd.DataFrame):
+        return validate_table(value, kind)
+    return read_table(value, kind)
 
 
 def validate_table(raw: RawTable | pd.DataFrame, kind: str) -> pd.DataFrame:
