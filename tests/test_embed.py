@@ -150,3 +150,26 @@ def test_real_model_finds_match_at_end_of_long_bio(real_embedder):
     assert split_score > truncated_score + 0.15
     sentence_alone = real_embedder.encode([bio.rsplit(". ", 1)[1]])[0] @ q
     assert sentence_alone > 0.6
+
+
+@pytest.mark.model
+def test_real_embedder_serves_threads_and_pickles(real_embedder):
+    """Threads share one model (as on a Dask threads scheduler): each call gets its own texts' vectors."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[f"bus route reform number {i} in city {j}" * (1 + j % 5) for j in range(40)] for i in range(6)]
+    alone = [real_embedder.encode(batch) for batch in batches]
+    fresh = SentenceTransformerEmbedder(show_progress=False)  # loads on first use, from whichever thread is first
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        # encode pads its batches and count_tokens asks for no padding, on the same tokenizer, at the same time
+        vector_jobs = [pool.submit(fresh.encode, batch) for batch in batches]
+        count_jobs = [pool.submit(fresh.count_tokens, batch * 5) for batch in batches]
+        together = [job.result() for job in vector_jobs]
+        counts = [job.result()[: len(batches[0])] for job in count_jobs]
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert [c.tolist() for c in counts] == [real_embedder.count_tokens(b).tolist() for b in batches]
+    copy = pickle.loads(pickle.dumps(real_embedder))
+    assert copy.name == real_embedder.name
+    np.testing.assert_allclose(copy.encode(batches[0][:3]), alone[0][:3], atol=1e-5)

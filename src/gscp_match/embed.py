@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -227,11 +228,23 @@ class SentenceTransformerEmbedder:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", display) or "model"
         self.name = f"st:{safe}:{_model_fingerprint(self.folder)}"
         self._model: Any = None
+        # One model and tokenizer per embedder: calls from several threads (a Dask threads scheduler, a web
+        # server) take turns; a fast tokenizer used by two threads at once fails ("Already borrowed").
+        self._lock = threading.RLock()
         self._dimension = _dimension_from_config(self.folder)
         self._max_tokens = self._max_tokens_from_config()
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({str(self.folder)!r}, device={self.device!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock does not pickle; a copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def _max_tokens_from_config(self) -> int | None:
         try:
@@ -244,6 +257,10 @@ class SentenceTransformerEmbedder:
     @property
     def model(self) -> Any:
         """The loaded ``SentenceTransformer`` (loads it on first access)."""
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> Any:
         if self._model is None:
             _force_offline()
             from sentence_transformers import SentenceTransformer
@@ -294,13 +311,14 @@ class SentenceTransformerEmbedder:
         items = check_texts(texts)
         if not items:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            items,
-            batch_size=self.batch_size,
-            show_progress_bar=self._progress(len(items)),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
+        with self._lock:
+            vectors = self.model.encode(
+                items,
+                batch_size=self.batch_size,
+                show_progress_bar=self._progress(len(items)),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
@@ -308,7 +326,10 @@ class SentenceTransformerEmbedder:
         items = check_texts(texts)
         if not items:
             return np.zeros(0, dtype=np.int64)
-        encoded = self.model.tokenizer(items, add_special_tokens=True, truncation=False, padding=False, verbose=False)
+        with self._lock:
+            encoded = self.model.tokenizer(
+                items, add_special_tokens=True, truncation=False, padding=False, verbose=False
+            )
         return np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(items))
 
 
