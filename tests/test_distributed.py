@@ -388,6 +388,17 @@ def _from_store(store, matcher, inputs, scheduler, **options):
     )
 
 
+def test_store_scoring_refuses_an_exclusion_no_shard_holds(demo_store, demo_matcher, demo_inputs):
+    from dataclasses import replace
+
+    from gscp_match.errors import InputError
+
+    inputs, _ = demo_inputs
+    requests = replace(inputs.requests, exclude=(("NOPE",),) + inputs.requests.exclude[1:])
+    with pytest.raises(InputError, match="unknown expert id.*NOPE"):
+        _from_store(demo_store, demo_matcher, replace(inputs, requests=requests), "sync", k=8, chunk_size=30)
+
+
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
 def test_store_scoring_equals_single_process(demo_store, demo_matcher, demo_inputs, scheduler):
     inputs, weights = demo_inputs

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from . import scoring
 from .arrays import ExpertArrays, RequestArrays
 from .embed import Embedder, SentenceTransformerEmbedder
+from .errors import InputError
 from .lexical import LexicalIndex
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from .store import ShardEntry, StoreManifest
@@ -601,6 +602,11 @@ def store_shortlist(
     check_scheduler(scheduler)
     store = store if isinstance(store, ProfileStore) else ProfileStore(store)
     manifest = store.check_embedder(embedder)
+    excluded = np.array(sorted({e for ids in requests.exclude for e in ids}), dtype=object)
+    if excluded.size:  # each shard sees only its own ids: check the whole store once, as ExpertArrays.positions does
+        unknown = excluded[~np.isin(excluded, store.ids())]
+        if unknown.size:
+            raise InputError(f"unknown expert id(s): {', '.join(map(repr, unknown[:5]))}")
     q = np.ascontiguousarray(request_embeddings, dtype=np.float32)
     if q.shape != (len(requests), manifest.dimension):
         raise ValueError(f"request_embeddings must be ({len(requests)}, {manifest.dimension}), got {q.shape}")
