@@ -78,7 +78,9 @@ def _best_sentences(
         counts = np.array([len(x) for x in sentences], dtype=np.int64)
         owner = np.repeat(np.arange(len(passages)), counts)
         matrix = lexical.transform([t for x in sentences for t in x])
-        sims = np.asarray(matrix.multiply(request_lexical[request_rows[owner]]).sum(axis=1)).ravel()
+        # A standardized request row carries one more (shift) column than the vocabulary: leave it out.
+        rows = request_lexical[request_rows[owner]][:, : matrix.shape[1]]
+        sims = np.asarray(matrix.multiply(rows).sum(axis=1)).ravel()
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         top = np.maximum.reduceat(sims, starts)
         first = np.where(sims == top[owner], np.arange(sims.size), sims.size)

@@ -44,16 +44,21 @@ from .passages import explode_documents
 from .progress import progress_bar
 from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
-from .similarity import DEFAULT_PASSAGE_TOKENS
+from .standardize import lexical_transform, semantic_transform, with_bias_column
 from .texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 from .validate import as_table, check_references
 
 __all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
 
-#: Defaults of the expert model, each chosen by measurement (benchmarks/README.md, "Quality").
-DEFAULT_AGGREGATION = "max"
-DEFAULT_UNIT = "passage"
+#: Defaults of the expert model, each chosen by measurement (benchmarks/README.md, "Quality: the expert model"):
+#: whole documents, the best three weighted 1, 1/2, 1/3, standardized per request, passages of the model's 256.
+DEFAULT_AGGREGATION = "topk"
+DEFAULT_UNIT = "document"
 DEFAULT_BIO = "document"
+DEFAULT_NORMALIZE = "zscore"
+DEFAULT_PASSAGE_TOKENS = 256
+#: Valid ``normalize`` values.
+NORMALIZATIONS = ("zscore", "none")
 #: Valid ``unit`` values.
 UNITS = ("document", "passage")
 
@@ -108,6 +113,9 @@ class Matcher:
         passage by passage and pooled; TF-IDF over the whole text), or every passage as a document of its own.
     bio : {"document", "fallback"}
         The bio as one document among the evidence, or only for experts without evidence.
+    normalize : {"zscore", "none"}
+        ``"zscore"``: each request's text components become standard scores over the roster, on the components'
+        usual scale (:mod:`gscp_match.standardize`), so scores compare across requests; ``"none"``: raw cosines.
     passage_tokens : int, optional
         Longest passage embedded at once, in word pieces (at most the model's own limit; default
         :data:`DEFAULT_PASSAGE_TOKENS`).
@@ -140,6 +148,7 @@ class Matcher:
         unit: str | None = None,
         bio: str | None = None,
         passage_tokens: int | None = None,
+        normalize: str | None = None,
         lexical: bool = True,
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
         chunk_size: int = 8192,
@@ -155,6 +164,9 @@ class Matcher:
             raise InputError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
         if unit not in UNITS:
             raise InputError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
+        normalize = DEFAULT_NORMALIZE if normalize is None else normalize
+        if normalize not in NORMALIZATIONS:
+            raise InputError(f"unknown normalize {normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
         if bio not in BIO_MODES:
             raise InputError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
         if passage_tokens is not None and (
@@ -169,6 +181,7 @@ class Matcher:
         self.aggregation = aggregation
         self.unit = unit
         self.bio = bio
+        self.normalize = normalize
         self.passage_tokens = None if passage_tokens is None else int(passage_tokens)
         self.lexical = lexical
         self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
@@ -219,8 +232,16 @@ class Matcher:
         if self.store is not None:
             from .store import ProfileStore
 
+            if self.bio != "document":
+                raise InputError("a profile store keeps every bio as a document: use bio='document' with store=")
             profiles = ProfileStore(self.store)
-            profiles.update(self.experts_, evidence=evidence_table, embedder=self.embedder_, scheduler=self.scheduler)
+            profiles.update(
+                self.experts_,
+                evidence=evidence_table,
+                embedder=self.embedder_,
+                scheduler=self.scheduler,
+                passage_tokens=max_tokens,
+            )
             stored = profiles.load(embedder=self.embedder_)
             if stored.passages != self.expert_docs_.passages:
                 raise RuntimeError(f"profile store {profiles.directory} does not hold this roster's passages")
@@ -242,6 +263,17 @@ class Matcher:
         else:
             self.lexical_index_ = self.expert_lexical_ = self.case_lexical_ = None
         self._fitted = True
+        if self.normalize == "zscore":
+            # One more coordinate of 1 per document carries each request's shift (see gscp_match.standardize).
+            self._scored = {
+                "experts": (with_bias_column(self.expert_embeddings_, 1.0), _bias_or_none(self.expert_lexical_)),
+                "cases": (with_bias_column(self.case_embeddings_, 1.0), _bias_or_none(self.case_lexical_)),
+            }
+        else:
+            self._scored = {
+                "experts": (self.expert_embeddings_, self.expert_lexical_),
+                "cases": (self.case_embeddings_, self.case_lexical_),
+            }
         return self
 
     def _passage_tokens(self) -> int:
@@ -279,25 +311,59 @@ class Matcher:
 
     def scoring_inputs(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, ScoringInputs]:
         """The validated requests table and the scoring core's inputs against the roster."""
+        table, req, vectors = self._request_side(requests)
+        return table, self._inputs("experts", req, *vectors)
+
+    def _request_side(
+        self, requests: TableLike | Mapping[str, Any]
+    ) -> tuple[pd.DataFrame, RequestArrays, tuple[NDArray[np.float32], sp.csr_matrix | None]]:
+        """Validated table, request arrays and the raw (embedding, TF-IDF) rows of the requests."""
         self._check_fitted()
         table = _requests_table(requests)
         check_references(experts=self.experts_, requests=table)
         req = RequestArrays.from_table(table)
         q = self.embed_requests(table)
         lexical_q = self.lexical_index_.transform(request_texts(table)) if self.lexical_index_ is not None else None
-        inputs = ScoringInputs(
+        return table, req, (q, lexical_q)
+
+    def _inputs(
+        self, target: str, req: RequestArrays, q: NDArray[np.float32], lexical_q: sp.csr_matrix | None
+    ) -> ScoringInputs:
+        """The core's inputs of the requests against ``target`` ("experts" or "cases"), standardized if asked."""
+        doc_vectors, doc_lexical = self._scored[target]
+        raw_vectors = self.expert_embeddings_ if target == "experts" else self.case_embeddings_
+        raw_lexical = self.expert_lexical_ if target == "experts" else self.case_lexical_
+        units = self.expert_units_ if target == "experts" else self.case_units_
+        aggregation = self.aggregation if target == "experts" else "max"
+        if self.normalize == "zscore":
+            factor, shift = semantic_transform(q, raw_vectors, units.offsets, aggregation=aggregation)
+            q = with_bias_column(q * factor[:, None].astype(np.float32), shift)
+            if lexical_q is not None and raw_lexical is not None:
+                factor, shift = lexical_transform(lexical_q, raw_lexical, units.offsets, aggregation=aggregation)
+                lexical_q = with_bias_column(sp.diags(factor.astype(np.float32)) @ lexical_q, shift)
+        if target == "cases":
+            return ScoringInputs(
+                requests=_unconstrained(req),
+                experts=self.case_arrays_,
+                request_embeddings=q,
+                doc_embeddings=doc_vectors,
+                doc_offsets=units.offsets,
+                request_lexical=lexical_q,
+                doc_lexical=doc_lexical,
+                aggregation=aggregation,
+            )
+        return ScoringInputs(
             requests=req,
             experts=self.expert_arrays_,
             request_embeddings=q,
-            doc_embeddings=self.expert_embeddings_,
-            doc_offsets=self.expert_units_.offsets,
+            doc_embeddings=doc_vectors,
+            doc_offsets=units.offsets,
             request_lexical=lexical_q,
-            doc_lexical=self.expert_lexical_,
+            doc_lexical=doc_lexical,
             conflicts=scoring.conflict_matrix(req, self.expert_arrays_),
             holidays=self.holidays,
-            aggregation=self.aggregation,
+            aggregation=aggregation,
         )
-        return table, inputs
 
     def shortlist(self, requests: TableLike | Mapping[str, Any], *, k: int = 10, k_cases: int = 5) -> Shortlists:
         """Top-``k`` experts and top-``k_cases`` Korean cases for each request, with explanations.
@@ -309,7 +375,8 @@ class Matcher:
         k, k_cases : int
             Shortlist lengths (k_cases=0 skips cases).
         """
-        table, inputs = self.scoring_inputs(requests)
+        table, req, vectors = self._request_side(requests)
+        inputs = self._inputs("experts", req, *vectors)
         result = self._score(inputs, k)
         experts_frame = explain_experts(
             table,
@@ -322,7 +389,7 @@ class Matcher:
             lexical=self.lexical_index_,
         )
         filters = _filter_table(table, result)
-        cases_frame = self._shortlist_cases(table, inputs, k_cases) if k_cases > 0 else _empty_cases()
+        cases_frame = self._shortlist_cases(table, req, vectors, k_cases) if k_cases > 0 else _empty_cases()
         return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
 
     def assign(
@@ -474,18 +541,14 @@ class Matcher:
         rest = [c for c in frame.columns if c not in round_plan.ASSIGNMENT_COLUMNS]
         return frame[list(round_plan.ASSIGNMENT_COLUMNS) + rest].reset_index(drop=True)
 
-    def _shortlist_cases(self, table: pd.DataFrame, inputs: ScoringInputs, k: int) -> pd.DataFrame:
-        req = _unconstrained(inputs.requests)
-        case_inputs = ScoringInputs(
-            requests=req,
-            experts=self.case_arrays_,
-            request_embeddings=inputs.request_embeddings,
-            doc_embeddings=self.case_embeddings_,
-            doc_offsets=self.case_units_.offsets,
-            request_lexical=inputs.request_lexical,
-            doc_lexical=self.case_lexical_,
-            aggregation="max",
-        )
+    def _shortlist_cases(
+        self,
+        table: pd.DataFrame,
+        req: RequestArrays,
+        vectors: tuple[NDArray[np.float32], sp.csr_matrix | None],
+        k: int,
+    ) -> pd.DataFrame:
+        case_inputs = self._inputs("cases", req, *vectors)
         w = self.weights
         case_weights = Weights(semantic=w.semantic, lexical=w.lexical, themes=w.themes)
         result = scoring.shortlist(case_inputs, k=min(k, len(self.cases_)), weights=case_weights)
@@ -495,6 +558,10 @@ class Matcher:
         if self.show_progress is not None:
             return self.show_progress
         return n > 20000 and os.environ.get("GSCP_MATCH_QUIET", "") != "1"
+
+
+def _bias_or_none(matrix: sp.csr_matrix | None) -> sp.csr_matrix | None:
+    return None if matrix is None else with_bias_column(matrix, 1.0)
 
 
 def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:

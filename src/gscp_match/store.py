@@ -807,6 +807,7 @@ class ProfileStore:
         scheduler: Scheduler | None = None,
         shard_size: int = DEFAULT_SHARD_SIZE,
         rebuild: bool = False,
+        passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
     ) -> StoreUpdate:
         """Make the store hold exactly this roster, encoding only new profiles and profiles whose texts changed.
 
@@ -826,6 +827,9 @@ class ProfileStore:
             Profiles per shard in a new store; a shard is split when it grows past twice this.
         rebuild : bool
             Ignore what is stored and encode every profile (to change the embedder).
+        passage_tokens : int
+            Longest passage texts are split into (at most the embedder's limit); a :class:`~gscp_match.Matcher`
+            passes its own.
 
         Returns
         -------
@@ -845,7 +849,7 @@ class ProfileStore:
         if reserved:
             raise InputError(f"experts table: column(s) {', '.join(reserved)} are reserved by the profile store")
         emb = load_embedder(embedder)
-        passage_tokens = min(int(emb.max_tokens), DEFAULT_PASSAGE_TOKENS)
+        passage_tokens = min(int(emb.max_tokens), int(passage_tokens))
         dimension = int(emb.dimension)
 
         self.directory.mkdir(parents=True, exist_ok=True)
