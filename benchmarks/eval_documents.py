@@ -245,7 +245,8 @@ def grid(embedders: Sequence[str], quick: bool, focus: bool = False) -> Iterable
         ):
             yield Config(embedder, unit, bio, aggregation, tokens, 0.0)
         # Lexical alone and hybrids, raw sums and per-request z-scores.
-        for unit, aggregation, tokens in (("passage", "max", 128), ("document", "topk", 256), ("document", "mean", 256)):
+        hybrids = (("passage", "max", 128), ("document", "topk", 256), ("document", "mean", 256))
+        for unit, aggregation, tokens in hybrids:
             for share in (0.1, 0.2, 0.3, 0.5, 1.0):
                 for normalize in ("none", "zscore"):
                     yield Config(embedder, unit, "document", aggregation, tokens, share, normalize)
