@@ -130,7 +130,25 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     p.add_argument("--out", default="gscp_demo", help="output folder (default ./gscp_demo)")
-    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument(
+        "--embedder",
+        default=None,
+        help="minilm (default: all-MiniLM-L6-v2 on ONNX Runtime, int8), minilm-fp32, minilm-torch, hashing, or a "
+        "sentence-transformers model folder (see models/README.md)",
+    )
+    p.add_argument(
+        "--aggregation",
+        choices=["topk", "max", "mean"],
+        default=None,
+        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
+        "(max) or the mean",
+    )
+    p.add_argument(
+        "--normalize",
+        choices=["zscore", "none"],
+        default=None,
+        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
+    )
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_demo)
@@ -170,7 +188,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", required=True, help="the past rounds' requests (with their round)")
     p.add_argument("--experts", required=True, help="roster file")
     p.add_argument("--evidence", help="evidence file (optional)")
-    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument(
+        "--embedder",
+        default=None,
+        help="minilm (default: all-MiniLM-L6-v2 on ONNX Runtime, int8), minilm-fp32, minilm-torch, hashing, or a "
+        "sentence-transformers model folder (see models/README.md)",
+    )
+    p.add_argument(
+        "--aggregation",
+        choices=["topk", "max", "mean"],
+        default=None,
+        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
+        "(max) or the mean",
+    )
+    p.add_argument(
+        "--normalize",
+        choices=["zscore", "none"],
+        default=None,
+        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
+    )
     p.add_argument("--weights", help="reference weights JSON (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--candidates", type=int, default=20, help="top experts per request compared (default 20)")
@@ -199,7 +235,25 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experts", required=True, help="roster file")
     p.add_argument("--evidence", help="evidence file (optional)")
     p.add_argument("--cases", help="case catalog (default: the bundled Korean catalog)")
-    p.add_argument("--embedder", default=None, help="model folder, or 'hashing' (default: packaged MiniLM)")
+    p.add_argument(
+        "--embedder",
+        default=None,
+        help="minilm (default: all-MiniLM-L6-v2 on ONNX Runtime, int8), minilm-fp32, minilm-torch, hashing, or a "
+        "sentence-transformers model folder (see models/README.md)",
+    )
+    p.add_argument(
+        "--aggregation",
+        choices=["topk", "max", "mean"],
+        default=None,
+        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
+        "(max) or the mean",
+    )
+    p.add_argument(
+        "--normalize",
+        choices=["zscore", "none"],
+        default=None,
+        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
+    )
     p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -286,6 +340,8 @@ def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to kee
         args.embedder,
         weights=args.weights,
         cache=cache,
+        aggregation=getattr(args, "aggregation", None),
+        normalize=getattr(args, "normalize", None),
         show_progress=False if args.quiet else None,
         scheduler=scheduler,
         store=getattr(args, "store", None),

@@ -1,0 +1,131 @@
+"""The expert model: passages -> documents -> expert, and per-request standardization of the text components."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gscp_match import Matcher, load_demo, write_table
+from gscp_match.aggregate import aggregate
+from gscp_match.cli import main
+from gscp_match.standardize import SCALES, sample_rows
+from gscp_match.texts import expert_documents, pool_passages
+
+
+def _loop_pool(vectors, document, n):
+    out = np.zeros((n, vectors.shape[1]))
+    for d in range(n):
+        rows = vectors[document == d].astype(np.float64)
+        total = rows.sum(axis=0)
+        out[d] = rows[0] if len(rows) == 1 else total / np.linalg.norm(total)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_pool_passages_matches_a_loop(sizes, seed):
+    rng = np.random.default_rng(seed)
+    document = np.repeat(np.arange(len(sizes)), sizes)
+    vectors = rng.normal(size=(document.size, 5)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(pool_passages(vectors, document, len(sizes)), _loop_pool(vectors, document, len(sizes)),
+                               atol=1e-6)
+
+
+def test_documents_group_passages_and_keep_their_source():
+    experts = pd.DataFrame({"expert_id": ["A", "B"], "bio": ["one two. three four. five six.", "seven"]})
+    evidence = pd.DataFrame({"expert_id": ["A", "B", "B"], "title": ["t1", "", "t3"], "text": ["x y", "  ", "z"]})
+    count = lambda texts: np.array([len(t.split()) for t in texts])  # noqa: E731
+    docs = expert_documents(experts, evidence, max_tokens=2, count_tokens=count)
+    assert len(docs.passages) > len(docs.texts)  # the long bio became passages
+    units = docs.by_document()
+    assert units.passages == docs.texts
+    assert units.offsets.tolist() == [0, 2, 4]  # A: bio, t1; B: bio, t3 (the blank evidence row gives nothing)
+    assert units.source_kind.tolist() == ["bio", "evidence", "bio", "evidence"]
+    assert units.source_row.tolist() == [0, 0, 1, 2]
+    fallback = expert_documents(experts, evidence, max_tokens=2, count_tokens=count, bio="fallback")
+    assert fallback.by_document().source_kind.tolist() == ["evidence", "evidence"]  # bios only without evidence
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo()
+
+
+def test_standardized_semantic_is_the_standard_score_over_the_roster(demo):
+    """Each request's semantic component is center + spread * z over the roster, as the plain formula says."""
+    raw = Matcher("hashing", cache=None, normalize="none", lexical=False).fit(demo.experts, evidence=demo.evidence)
+    std = Matcher("hashing", cache=None, normalize="zscore", lexical=False).fit(demo.experts, evidence=demo.evidence)
+    requests = demo.requests.head(4)
+    _, raw_inputs = raw.scoring_inputs(requests)
+    _, std_inputs = std.scoring_inputs(requests)
+    from gscp_match.scoring import component_block
+
+    n = len(raw.experts_)
+    plain = component_block(raw_inputs, 0, n)[0]["semantic"].astype(np.float64)
+    got = component_block(std_inputs, 0, n)[0]["semantic"].astype(np.float64)
+    assert n <= sample_rows(n).size  # the demo roster is small: every expert is in the statistics
+    scale = SCALES["semantic"]
+    expected = scale.center + scale.spread * (plain - plain.mean(axis=1, keepdims=True)) / plain.std(
+        axis=1, keepdims=True
+    )
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    # Within a request the order is the raw order (a positive affine map).
+    for row in range(len(requests)):
+        assert (np.argsort(-got[row], kind="stable") == np.argsort(-expected[row], kind="stable")).mean() > 0.95
+
+
+def test_standardization_depends_on_the_roster_not_on_the_other_requests(demo):
+    matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    together = matcher.shortlist(demo.requests, k=5, k_cases=2)
+    for i in (0, 5):
+        alone = matcher.shortlist(demo.requests.iloc[[i]], k=5, k_cases=2)
+        rid = demo.requests["request_id"].iloc[i]
+        want = together.experts[together.experts["request_id"] == rid].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone.experts.reset_index(drop=True), want)
+        want_cases = together.cases[together.cases["request_id"] == rid].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone.cases.reset_index(drop=True), want_cases)
+
+
+def test_aggregations_agree_with_the_aggregate_function(demo):
+    """The top-3 default over documents equals aggregate(topk) of the per-document cosines."""
+    matcher = Matcher("hashing", cache=None, normalize="none", lexical=False).fit(demo.experts, evidence=demo.evidence)
+    _, inputs = matcher.scoring_inputs(demo.requests.head(3))
+    doc_scores = inputs.request_embeddings @ inputs.doc_embeddings.T
+    expected = aggregate(doc_scores, inputs.doc_offsets, method="topk")[0]
+    from gscp_match.scoring import component_block
+
+    got = component_block(inputs, 0, len(matcher.experts_))[0]["semantic"]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert matcher.aggregation == "topk" and matcher.unit == "document"
+
+
+def test_unknown_options_list_the_valid_ones():
+    from gscp_match.errors import InputError
+
+    for option, value in (("aggregation", "median"), ("unit", "page"), ("bio", "never"), ("normalize", "rank")):
+        with pytest.raises(InputError, match="valid"):
+            Matcher("hashing", **{option: value})
+    with pytest.raises(InputError, match="passage_tokens"):
+        Matcher("hashing", passage_tokens=4)
+
+
+def test_cli_options_reach_the_matcher(tmp_path, demo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_table(demo.experts, folder / "experts.csv")
+    write_table(demo.requests.head(3), folder / "requests.csv")
+    args = ["shortlist", "--requests", str(folder / "requests.csv"), "--experts", str(folder / "experts.csv"),
+            "--embedder", "hashing", "--cache", "none", "--quiet", "--top", "4"]
+    assert main([*args, "--aggregation", "max", "--normalize", "none", "--out", str(tmp_path / "a")]) == 0
+    got = pd.read_csv(tmp_path / "a" / "expert_shortlist.csv")
+    matcher = Matcher("hashing", cache=None, aggregation="max", normalize="none").fit(demo.experts)
+    want = matcher.shortlist(demo.requests.head(3), k=4).experts
+    assert got["expert_id"].tolist() == want["expert_id"].tolist()
+    np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(dtype=float), atol=1e-4)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    default = pd.read_csv(tmp_path / "b" / "expert_shortlist.csv")
+    assert not np.allclose(default["score"].to_numpy(), got["score"].to_numpy())  # the defaults differ
