@@ -224,7 +224,7 @@ class E5Tokenizer:
     --------
     >>> tok = E5Tokenizer.from_file(packaged_e5_file())
     >>> tok.encode("query: hello world")
-    [0, 41, 1294, 12, 33600, 8999, 2]
+    [0, 41, 1294, 12, 33600, 31, 8999, 2]
     """
 
     def __init__(self, model: E5File) -> None:
@@ -430,13 +430,10 @@ class E5Embedder:
     def count_tokens(self, texts: Sequence[str]) -> NDArray[np.int64]:
         """Pieces per text with this role's prefix and ``<s>``/``</s>`` (no truncation): shape ``(n,)`` int64."""
         items = check_texts(texts)
-        tokenizer = self.tokenizer() if items else None
-        prefix = _PREFIXES[self.role]
-        return np.fromiter(
-            (len(tokenizer.content_ids(prefix + t)) + 2 for t in items) if tokenizer else (),
-            dtype=np.int64,
-            count=len(items),
-        )
+        if not items:
+            return np.zeros(0, dtype=np.int64)
+        tokenizer, prefix = self.tokenizer(), _PREFIXES[self.role]
+        return np.array([len(tokenizer.content_ids(prefix + t)) + 2 for t in items], dtype=np.int64)
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed texts with this role's prefix: shape ``(n, 384)`` float32, rows L2-normalised.
