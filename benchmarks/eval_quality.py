@@ -143,11 +143,12 @@ def fit(
     data: EvalSet,
     *,
     weights: Weights,
-    aggregation: str = "max",
+    aggregation: str | None = None,
     evidence: bool = True,
     experts: pd.DataFrame | None = None,
 ) -> Matcher:
-    """A matcher fitted on the evalset roster (default: the open roster, without conflicts)."""
+    """A matcher fitted on the evalset roster (default: the open roster, without conflicts); ``aggregation=None``
+    and every option not given are the library's defaults."""
     roster = open_experts(data.experts) if experts is None else experts
     matcher = Matcher(embedder, weights=weights, cache=cache, aggregation=aggregation, lexical=True)
     return matcher.fit(roster, evidence=data.evidence if evidence else None)

@@ -129,3 +129,65 @@ def test_cli_options_reach_the_matcher(tmp_path, demo):
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     default = pd.read_csv(tmp_path / "b" / "expert_shortlist.csv")
     assert not np.allclose(default["score"].to_numpy(), got["score"].to_numpy())  # the defaults differ
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Languages: English pairs on MiniLM, every other pair on multilingual-e5 calibrated to MiniLM's scale.
+
+FRENCH = {
+    "title": "Réforme du réseau de bus",
+    "description": "La ville souhaite réorganiser ses lignes de bus autour de couloirs réservés, revoir la tarification "
+    "et informer les voyageurs en temps réel.",
+}
+
+
+def test_an_english_round_never_loads_the_multilingual_model(demo):
+    matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    result = matcher.shortlist(demo.requests.head(3), k=3, k_cases=1)
+    assert matcher._e5 is None and not matcher._mixed
+    assert set(result.experts["request_language"]) == {"en"}
+
+
+def test_the_mixed_vectors_score_each_pair_with_its_model():
+    from gscp_match.crosslingual import Calibration, document_vectors, request_vectors
+
+    rng = np.random.default_rng(3)
+    m_docs, e_docs = rng.normal(size=(6, 4)), rng.normal(size=(6, 5))
+    m_req, e_req = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
+    doc_en, req_en = np.array([1, 0, 1, 1, 0, 1], dtype=bool), np.array([1, 0, 1], dtype=bool)
+    cal = Calibration(5.7, -4.3)
+    got = request_vectors(m_req, e_req, req_en, cal) @ document_vectors(m_docs, e_docs, doc_en).T
+    for r in range(3):
+        for j in range(6):
+            want = m_req[r] @ m_docs[j] if req_en[r] and doc_en[j] else cal.slope * e_req[r] @ e_docs[j] + cal.intercept
+            assert got[r, j] == pytest.approx(want, rel=1e-5, abs=1e-5)
+
+
+@pytest.mark.model
+def test_a_french_request_finds_the_expert_its_english_twin_finds(demo):
+    matcher = Matcher(cache=None).fit(demo.experts, evidence=demo.evidence)
+    english = demo.requests.iloc[[0]].copy()
+    english["title"] = "Bus network reform"
+    english["description"] = ("The city wants to reorganise its bus routes around dedicated lanes, review fares and "
+                              "give passengers real-time information.")
+    french = english.assign(request_id="FR-1", **FRENCH)
+    result = matcher.shortlist(pd.concat([english, french]), k=5, k_cases=3)
+    top = result.experts.groupby("request_id")["expert_id"].apply(list)
+    assert result.experts.set_index("request_id")["request_language"].to_dict() == {
+        english["request_id"].iloc[0]: "en", "FR-1": "fr"}
+    assert len(set(top[english["request_id"].iloc[0]][:5]) & set(top["FR-1"][:5])) >= 2
+    fr_rows = result.experts[result.experts["request_id"] == "FR-1"]
+    assert fr_rows["lexical"].nunique() == 1  # no shared words is no evidence: the same neutral value for all
+    cases = result.cases.groupby("request_id")["case_id"].apply(list)
+    assert "kr-seoul-bus-reform" in cases["FR-1"]
+    never = Matcher(cache=None, multilingual="never").fit(demo.experts, evidence=demo.evidence)
+    assert set(never.shortlist(french, k=3, k_cases=0).experts["request_language"]) == {"en"}
+    assert never._e5 is None
+
+
+def test_text_language_overrides_detection(demo):
+    matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    table = demo.requests.head(2).assign(text_language=["", "en"])
+    table.loc[table.index[1], ["title", "description"]] = [FRENCH["title"], FRENCH["description"]]
+    assert matcher._languages(table).tolist() == ["en", "en"]
+    assert matcher._languages(table.assign(text_language="")).tolist() == ["en", "fr"]

@@ -44,6 +44,8 @@ from .passages import explode_documents
 from .progress import progress_bar
 from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from .crosslingual import document_vectors, request_vectors
+from .language import detect_languages
 from .standardize import lexical_transform, semantic_transform, with_bias_column
 from .texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 from .validate import as_table, check_references
@@ -59,6 +61,8 @@ DEFAULT_NORMALIZE = "zscore"
 DEFAULT_PASSAGE_TOKENS = 256
 #: Valid ``normalize`` values.
 NORMALIZATIONS = ("zscore", "none")
+#: Valid ``multilingual`` values.
+MULTILINGUAL = ("auto", "never")
 #: Valid ``unit`` values.
 UNITS = ("document", "passage")
 
@@ -116,6 +120,11 @@ class Matcher:
     normalize : {"zscore", "none"}
         ``"zscore"``: each request's text components become standard scores over the roster, on the components'
         usual scale (:mod:`gscp_match.standardize`), so scores compare across requests; ``"none"``: raw cosines.
+    multilingual : {"auto", "never"}
+        ``"auto"``: the language of every request and document is detected (:mod:`gscp_match.language`; a
+        request's ``text_language`` column overrides it) and a pair in which either text is not English is scored
+        with multilingual-e5-small, calibrated to the English model's scale (:mod:`gscp_match.crosslingual`); the
+        multilingual model is loaded only when such a pair exists. ``"never"``: the English model for every pair.
     passage_tokens : int, optional
         Longest passage embedded at once, in word pieces (at most the model's own limit; default
         :data:`DEFAULT_PASSAGE_TOKENS`).
@@ -149,6 +158,7 @@ class Matcher:
         bio: str | None = None,
         passage_tokens: int | None = None,
         normalize: str | None = None,
+        multilingual: str = "auto",
         lexical: bool = True,
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
         chunk_size: int = 8192,
@@ -169,6 +179,8 @@ class Matcher:
             raise InputError(f"unknown normalize {normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
         if bio not in BIO_MODES:
             raise InputError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
+        if multilingual not in MULTILINGUAL:
+            raise InputError(f"unknown multilingual {multilingual!r}; valid: {', '.join(MULTILINGUAL)}")
         if passage_tokens is not None and (
             isinstance(passage_tokens, bool) or not isinstance(passage_tokens, (int, np.integer)) or passage_tokens < 16
         ):
@@ -182,6 +194,7 @@ class Matcher:
         self.unit = unit
         self.bio = bio
         self.normalize = normalize
+        self.multilingual = multilingual
         self.passage_tokens = None if passage_tokens is None else int(passage_tokens)
         self.lexical = lexical
         self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
@@ -263,6 +276,16 @@ class Matcher:
         else:
             self.lexical_index_ = self.expert_lexical_ = self.case_lexical_ = None
         self._fitted = True
+        self._e5: Any = None
+        self._mixed: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
+        self.document_languages_ = {
+            target: (
+                np.asarray(detect_languages(units.passages), dtype=object)
+                if self.multilingual == "auto"
+                else np.full(len(units.passages), "en", dtype=object)
+            )
+            for target, units in (("experts", self.expert_units_), ("cases", self.case_units_))
+        }
         if self.normalize == "zscore":
             # One more coordinate of 1 per document carries each request's shift (see gscp_match.standardize).
             self._scored = {
@@ -296,14 +319,16 @@ class Matcher:
     def embed_requests(self, requests: pd.DataFrame) -> NDArray[np.float32]:
         """(n_requests, d) request embeddings; long requests are split into passages and their mean is used."""
         self._check_fitted()
-        texts = request_texts(requests)
+        return self._embed_texts(request_texts(requests), self.embedder_)
+
+    def _embed_texts(self, texts: list[str], embedder: Embedder) -> NDArray[np.float32]:
         passages, owner, _ = explode_documents(
             texts,
             np.arange(len(texts), dtype=np.int64),
             max_tokens=self._passage_tokens(),
             count_tokens=self.embedder_.count_tokens,
         )
-        vectors = self._encode(passages)
+        vectors = encode_cached(embedder, passages, cache=self.cache_)
         sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
         np.add.at(sums, owner, vectors)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
@@ -311,30 +336,66 @@ class Matcher:
 
     def scoring_inputs(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, ScoringInputs]:
         """The validated requests table and the scoring core's inputs against the roster."""
-        table, req, vectors = self._request_side(requests)
-        return table, self._inputs("experts", req, *vectors)
+        table, req, side = self._request_side(requests)
+        return table, self._inputs("experts", req, side)
 
-    def _request_side(
-        self, requests: TableLike | Mapping[str, Any]
-    ) -> tuple[pd.DataFrame, RequestArrays, tuple[NDArray[np.float32], sp.csr_matrix | None]]:
-        """Validated table, request arrays and the raw (embedding, TF-IDF) rows of the requests."""
+    def _request_side(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, RequestArrays, _Requests]:
+        """Validated table, request arrays and the raw embedding, TF-IDF rows and languages of the requests."""
         self._check_fitted()
         table = _requests_table(requests)
         check_references(experts=self.experts_, requests=table)
         req = RequestArrays.from_table(table)
-        q = self.embed_requests(table)
-        lexical_q = self.lexical_index_.transform(request_texts(table)) if self.lexical_index_ is not None else None
-        return table, req, (q, lexical_q)
+        texts = request_texts(table)
+        q = self._embed_texts(texts, self.embedder_)
+        lexical_q = self.lexical_index_.transform(texts) if self.lexical_index_ is not None else None
+        return table, req, _Requests(texts=texts, vectors=q, lexical=lexical_q, languages=self._languages(table))
 
-    def _inputs(
-        self, target: str, req: RequestArrays, q: NDArray[np.float32], lexical_q: sp.csr_matrix | None
-    ) -> ScoringInputs:
-        """The core's inputs of the requests against ``target`` ("experts" or "cases"), standardized if asked."""
+    def _languages(self, table: pd.DataFrame) -> NDArray[np.object_]:
+        """Each request's language: its ``text_language`` cell when given, else detected from its text."""
+        n = len(table)
+        if self.multilingual == "never":
+            return np.full(n, "en", dtype=object)
+        detected = np.asarray(detect_languages(request_texts(table)), dtype=object)
+        if "text_language" in table.columns:
+            given = table["text_language"].astype("string").fillna("").str.strip().str.lower().to_numpy(dtype=object)
+            detected = np.where(given != "", given, detected)
+        return detected
+
+    def _e5_model(self) -> Embedder:
+        if self._e5 is None:
+            self._e5 = load_embedder("e5-small")
+        return self._e5
+
+    def _mixed_documents(self, target: str) -> NDArray[np.float32]:
+        """The documents of ``target`` as :func:`gscp_match.crosslingual.document_vectors` (encoded with e5 once)."""
+        if target not in self._mixed:
+            docs = self.expert_docs_ if target == "experts" else self.case_docs_
+            minilm = self.expert_embeddings_ if target == "experts" else self.case_embeddings_
+            e5 = encode_cached(self._e5_model(), docs.passages, cache=self.cache_)
+            if self.unit == "document":
+                e5 = pool_passages(e5, docs.document, len(docs.texts))
+            english = self.document_languages_[target] == "en"
+            raw = document_vectors(minilm, e5, english)
+            self._mixed[target] = (raw, with_bias_column(raw, 1.0) if self.normalize == "zscore" else raw)
+        return self._mixed[target]
+
+    def _inputs(self, target: str, req: RequestArrays, side: _Requests) -> ScoringInputs:
+        """The core's inputs of the requests against ``target`` ("experts" or "cases"): both models mixed when a
+        text is not English, standardized if asked."""
         doc_vectors, doc_lexical = self._scored[target]
         raw_vectors = self.expert_embeddings_ if target == "experts" else self.case_embeddings_
         raw_lexical = self.expert_lexical_ if target == "experts" else self.case_lexical_
         units = self.expert_units_ if target == "experts" else self.case_units_
         aggregation = self.aggregation if target == "experts" else "max"
+        q, lexical_q = side.vectors, side.lexical
+        english = side.languages == "en"
+        if not english.all() or not (self.document_languages_[target] == "en").all():
+            raw_vectors, doc_vectors = self._mixed_documents(target)
+            e5_queries = self._e5_model().with_role("query")
+            q = request_vectors(q, self._embed_texts(side.texts, e5_queries), english)
+            if lexical_q is not None and not english.all():
+                # No shared words is no evidence: a request in another language gets no lexical signal at all.
+                lexical_q = sp.diags(english.astype(np.float32)) @ lexical_q
         if self.normalize == "zscore":
             factor, shift = semantic_transform(q, raw_vectors, units.offsets, aggregation=aggregation)
             q = with_bias_column(q * factor[:, None].astype(np.float32), shift)
@@ -375,8 +436,8 @@ class Matcher:
         k, k_cases : int
             Shortlist lengths (k_cases=0 skips cases).
         """
-        table, req, vectors = self._request_side(requests)
-        inputs = self._inputs("experts", req, *vectors)
+        table, req, side = self._request_side(requests)
+        inputs = self._inputs("experts", req, side)
         result = self._score(inputs, k)
         experts_frame = explain_experts(
             table,
@@ -389,7 +450,12 @@ class Matcher:
             lexical=self.lexical_index_,
         )
         filters = _filter_table(table, result)
-        cases_frame = self._shortlist_cases(table, req, vectors, k_cases) if k_cases > 0 else _empty_cases()
+        experts_frame.insert(
+            experts_frame.columns.get_loc("why"),
+            "request_language",
+            experts_frame["request_id"].map(dict(zip(table["request_id"], side.languages, strict=True))),
+        )
+        cases_frame = self._shortlist_cases(table, req, side, k_cases) if k_cases > 0 else _empty_cases()
         return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
 
     def assign(
@@ -545,10 +611,10 @@ class Matcher:
         self,
         table: pd.DataFrame,
         req: RequestArrays,
-        vectors: tuple[NDArray[np.float32], sp.csr_matrix | None],
+        side: _Requests,
         k: int,
     ) -> pd.DataFrame:
-        case_inputs = self._inputs("cases", req, *vectors)
+        case_inputs = self._inputs("cases", req, side)
         w = self.weights
         case_weights = Weights(semantic=w.semantic, lexical=w.lexical, themes=w.themes)
         result = scoring.shortlist(case_inputs, k=min(k, len(self.cases_)), weights=case_weights)
@@ -558,6 +624,16 @@ class Matcher:
         if self.show_progress is not None:
             return self.show_progress
         return n > 20000 and os.environ.get("GSCP_MATCH_QUIET", "") != "1"
+
+
+@dataclass(frozen=True, slots=True)
+class _Requests:
+    """The request side of one call: texts, MiniLM rows, TF-IDF rows and each request's language."""
+
+    texts: list[str]
+    vectors: NDArray[np.float32]
+    lexical: sp.csr_matrix | None
+    languages: NDArray[np.object_]
 
 
 def _bias_or_none(matrix: sp.csr_matrix | None) -> sp.csr_matrix | None:
