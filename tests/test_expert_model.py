@@ -136,8 +136,8 @@ def test_cli_options_reach_the_matcher(tmp_path, demo):
 
 FRENCH = {
     "title": "Réforme du réseau de bus",
-    "description": "La ville souhaite réorganiser ses lignes de bus autour de couloirs réservés, revoir la tarification "
-    "et informer les voyageurs en temps réel.",
+    "description": "La ville souhaite réorganiser ses lignes de bus autour de couloirs réservés, revoir la "
+    "tarification et informer les voyageurs en temps réel.",
 }
 
 

@@ -36,16 +36,16 @@ from .arrays import (
 from .assign import solve
 from .cache import EmbeddingCache, encode_cached
 from .catalog import load_cases
+from .crosslingual import document_vectors, request_vectors
 from .embed import Embedder, load_embedder
 from .errors import InputError
 from .explain import explain_cases, explain_experts
+from .language import detect_languages
 from .lexical import LexicalIndex
 from .passages import explode_documents
 from .progress import progress_bar
 from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
-from .crosslingual import document_vectors, request_vectors
-from .language import detect_languages
 from .standardize import lexical_transform, semantic_transform, with_bias_column
 from .texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 from .validate import as_table, check_references
