@@ -155,13 +155,15 @@ class Config:
     passage_tokens: int
     lexical_share: float
     normalize: str = "none"  # "none" | "zscore" (this script, over the set) | "library" (Matcher(normalize="zscore"))
+    multilingual: str = "never"  # Matcher(multilingual=...): "auto" scores non-English pairs with e5
 
     @property
     def label(self) -> str:
         norm = "" if self.normalize == "none" else f" {self.normalize}"
+        languages = " e5 for non-English" if self.multilingual == "auto" else ""
         return (
             f"{self.embedder} {self.unit} bio={self.bio} {self.aggregation} p{self.passage_tokens} "
-            f"lex={self.lexical_share:g}{norm}"
+            f"lex={self.lexical_share:g}{norm}{languages}"
         )
 
 
@@ -174,6 +176,7 @@ def components(config: Config, data: EvalSet, cache: EmbeddingCache | None) -> t
         bio=config.bio,
         passage_tokens=config.passage_tokens,
         normalize="zscore" if config.normalize == "library" else "none",
+        multilingual=config.multilingual,
         lexical=True,
         show_progress=False,
     ).fit(data.experts, evidence=data.evidence)
@@ -210,7 +213,16 @@ def _table(requests: pd.Index, experts: pd.Index, score: np.ndarray) -> pd.DataF
 
 def evaluate(config: Config, data: EvalSet, cache: EmbeddingCache | None, memo: dict) -> list[dict]:
     library = config.normalize == "library"
-    key = (config.embedder, config.unit, config.bio, config.aggregation, config.passage_tokens, library, data.name)
+    key = (
+        config.embedder,
+        config.unit,
+        config.bio,
+        config.aggregation,
+        config.passage_tokens,
+        library,
+        config.multilingual,
+        data.name,
+    )
     if key not in memo:
         memo[key] = components(config, data, cache)
     scores = score_table(config, *memo[key])
@@ -233,6 +245,9 @@ def grid(embedders: Sequence[str], quick: bool, focus: bool = False) -> Iterable
                 for share in (0.0, 0.2, 0.3, 0.5):
                     for normalize in ("none", "library"):
                         yield Config(embedder, unit, "document", aggregation, tokens, share, normalize)
+        # The defaults with the multilingual policy.
+        yield Config(embedders[0], "document", "document", "topk", 256, 0.3, "library", "auto")
+        yield Config(embedders[0], "passage", "document", "max", 128, 0.3, "none", "auto")
         return
     if quick:
         yield Config("hashing", "passage", "document", "max", 128, 0.0)
