@@ -1,4 +1,5 @@
-"""Retrieval metrics: vectorized core vs plain loops, nDCG vs scikit-learn, hand examples, the table edge."""
+"""Retrieval metrics: vectorized core vs plain loops, nDCG vs scikit-learn, the pairwise loss vs its pair-by-pair
+definition, hand examples, the table edge, files and ``gscp-match evaluate``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from gscp_match.metrics import (
     average_precision,
     dcg_at_k,
     evaluate,
+    evaluate_pairwise,
     hit_at_k,
     ndcg_at_k,
+    pairwise_loss,
     ranked_relevance,
     recall_at_k,
     reciprocal_rank,
@@ -68,6 +71,27 @@ def ref_dcg(row, k, gain):
 def ref_ndcg(row, judged, k, gain):
     ideal = ref_dcg(sorted(judged, reverse=True), k, gain)
     return ref_dcg(row, k, gain) / ideal if ideal > 0 else 0.0
+
+
+def ref_pairwise(scores, relevance):
+    """The benchmark's loss pair by pair: per expert (column), every pair of judged requests with different grades
+    weighs the grade difference and is wrong when the better-graded one scores lower, half wrong on a tie."""
+    losses = []
+    for e in range(relevance.shape[1]):
+        judged = [i for i in range(relevance.shape[0]) if not math.isnan(relevance[i, e])]
+        wrong = total = 0.0
+        for a in judged:
+            for b in judged:
+                if relevance[a, e] <= relevance[b, e]:
+                    continue  # each unordered pair once, better-graded first; equal grades do not count
+                weight = relevance[a, e] - relevance[b, e]
+                total += weight
+                if scores[a, e] < scores[b, e]:
+                    wrong += weight
+                elif scores[a, e] == scores[b, e]:
+                    wrong += weight / 2
+        losses.append(wrong / total if total > 0 else math.nan)
+    return np.array(losses)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,6 +173,64 @@ def test_ndcg_matches_sklearn(n, m, k, seed):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Hand examples.
+
+
+@st.composite
+def pairwise_problems(draw, values=None):
+    """Grades with NaN (not judged) and ties; scores from a small set (ties) with -inf (not scored) or ``values``,
+    NaN where not judged."""
+    n = draw(st.integers(0, 8))
+    m = draw(st.integers(0, 5))
+    relevance = draw(hnp.arrays(np.float64, (n, m), elements=st.sampled_from([np.nan, 0.0, 1.0, 2.0, 3.0, 4.5])))
+    elements = st.one_of(st.sampled_from([-np.inf, 0.0, 0.5, 1.0]), st.floats(-2, 2) if values is None else values)
+    scores = draw(hnp.arrays(np.float64, (n, m), elements=elements))
+    return np.where(np.isnan(relevance) & (scores > 0.9), np.nan, scores), relevance
+
+
+#: Multiples of 1/8: exact in binary, so rescaling keeps every order and tie (1e-65 + 1 == 1 would not).
+EIGHTHS = st.integers(-16, 16).map(lambda v: v / 8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairwise_problems())
+def test_pairwise_loss_matches_pair_by_pair_definition(problem):
+    scores, relevance = problem
+    got = pairwise_loss(scores, relevance)
+    assert got.shape == (relevance.shape[1],)
+    np.testing.assert_allclose(got, ref_pairwise(scores, relevance), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pairwise_problems(EIGHTHS), st.sampled_from([0.5, 2.0, 3.0, 10.0]), st.integers(-5, 5))
+def test_pairwise_loss_ignores_monotone_rescaling_of_scores(problem, scale, shift):
+    scores, relevance = problem
+    np.testing.assert_allclose(
+        pairwise_loss(scores * scale + shift, relevance), pairwise_loss(scores, relevance), rtol=0, atol=1e-12
+    )
+
+
+def test_pairwise_loss_by_hand():
+    grades = np.array([[3.0], [2.0], [0.0]])
+    assert pairwise_loss([[0.9], [0.5], [0.1]], grades).tolist() == [0.0]  # every pair in order
+    assert pairwise_loss([[0.1], [0.5], [0.9]], grades).tolist() == [1.0]  # every pair reversed
+    assert pairwise_loss([[0.4], [0.4], [0.4]], grades).tolist() == [0.5]  # a constant score
+    # Weights are grade differences: only (2, 0) is reversed, weight 2 of (1 + 3 + 2).
+    assert pairwise_loss([[0.9], [0.1], [0.5]], grades).tolist() == [pytest.approx(2 / 6)]
+    # Equal grades are not a pair; an unscored (-inf) request ties with the other unscored one only.
+    assert pairwise_loss([[0.2], [0.9], [-np.inf], [-np.inf]], [[1.0], [1.0], [0.0], [3.0]]).tolist() == [
+        pytest.approx((2 + 2 + 0.5 * 3) / (2 + 2 + 3 + 1 + 1))
+    ]
+    assert np.isnan(pairwise_loss([[0.1], [0.2]], [[2.0], [2.0]])).all()  # no pair to order
+    assert np.isnan(pairwise_loss([[0.1], [np.nan]], [[2.0], [np.nan]])).all()
+
+
+def test_pairwise_loss_bad_inputs_raise():
+    with pytest.raises(InputError, match="one shape"):
+        pairwise_loss([[0.1, 0.2]], [[1.0]])
+    with pytest.raises(InputError, match="grades >= 0"):
+        pairwise_loss([[0.1], [0.2]], [[-1.0], [1.0]])
+    with pytest.raises(InputError, match="wherever relevance is judged"):
+        pairwise_loss([[np.nan], [0.2]], [[1.0], [2.0]])
 
 
 def test_reciprocal_rank_by_hand():
@@ -286,6 +368,72 @@ def test_evaluate_bad_tables_raise():
         evaluate(rankings.iloc[:1], JUDGMENTS, gain="exp")
 
 
+def test_evaluate_pairwise_from_tables():
+    scores = pd.DataFrame(
+        {
+            "request_id": ["r1", "r2", "r3", "r1", "r2", "r1", "r9"],
+            "expert_id": ["a", "a", "a", "b", "b", "c", "a"],
+            "score": [0.9, 0.2, 0.5, 0.3, 0.3, 0.8, 5.0],
+            "rank": [1, 2, 1, 2, 1, 1, 1],  # other columns are ignored
+        }
+    )
+    judgments = pd.DataFrame(
+        {
+            "request_id": ["r1", "r2", "r3", "r4", "r1", "r2", "r1", "r2"],
+            "expert_id": ["a", "a", "a", "a", "b", "b", "c", "c"],
+            "relevance": [3, 1, 0, 2, 2, 0, 1, 1],
+        }
+    )
+    result = evaluate_pairwise(scores, judgments)
+    table = result.per_item.set_index("expert_id")
+    assert table.index.tolist() == ["a", "b"] and result.excluded == ("c",)  # c: equal grades only
+    # a: r4 (grade 2) is judged but not scored, so it ranks below r2 (1) and r3 (0); r9 is scored but not judged.
+    # Pairs (better first, weight): r1>r2 2, r1>r3 3, r1>r4 1, r4>r2 1, r4>r3 2, r2>r3 1; wrong: r4<r2, r4<r3, r2<r3.
+    assert table.loc["a", "loss"] == pytest.approx((1 + 2 + 1) / 10)
+    assert table.loc["a", "n_judged"] == 4 and table.loc["a", "n_unscored"] == 1
+    assert table.loc["b", "loss"] == 0.5  # a tie
+    summary = result.summary()
+    assert summary["pairwise_loss"] == pytest.approx((0.4 + 0.5) / 2)  # experts weigh equally
+    assert summary["n_items"] == 2 and summary["n_excluded"] == 1
+    # Cases work the same way.
+    cases = evaluate_pairwise(
+        scores.rename(columns={"expert_id": "case_id"}), judgments.rename(columns={"expert_id": "case_id"}),
+        item="case_id",
+    )  # fmt: skip
+    assert cases.per_item["loss"].tolist() == table["loss"].tolist()
+
+
+def test_evaluate_pairwise_agrees_with_core_on_random_tables():
+    rng = np.random.default_rng(11)
+    rows, qrels = [], []
+    for r in range(15):
+        for e in range(6):
+            if rng.random() < 0.8:
+                rows.append((f"r{r:02d}", f"e{e}", float(rng.integers(0, 4)) / 4))
+            if rng.random() < 0.6:
+                qrels.append((f"r{r:02d}", f"e{e}", int(rng.integers(1, 6))))
+    scores = pd.DataFrame(rows, columns=["request_id", "expert_id", "score"])
+    judgments = pd.DataFrame(qrels, columns=["request_id", "expert_id", "relevance"])
+    result = evaluate_pairwise(scores, judgments).per_item.set_index("expert_id")
+    score_of = {(r, e): s for r, e, s in rows}
+    for expert in result.index:
+        mine = [(g, score_of.get((r, e), -math.inf)) for r, e, g in qrels if e == expert]
+        expected = ref_pairwise(np.array([[s] for _, s in mine]), np.array([[float(g)] for g, _ in mine]))
+        assert result.loc[expert, "loss"] == pytest.approx(expected[0])
+
+
+def test_evaluate_pairwise_bad_tables_raise():
+    scores = pd.DataFrame({"request_id": ["r1", "r1"], "expert_id": ["a", "a"], "score": [0.1, 0.2]})
+    with pytest.raises(InputError, match="scores: a \\(request_id, expert_id\\) pair appears more than once"):
+        evaluate_pairwise(scores, JUDGMENTS)
+    with pytest.raises(InputError, match="missing column"):
+        evaluate_pairwise(scores.drop(columns="score"), JUDGMENTS)
+    with pytest.raises(InputError, match="'score' must hold numbers"):
+        evaluate_pairwise(scores.iloc[:1].assign(score="high"), JUDGMENTS)
+    with pytest.raises(InputError, match="relevance"):
+        evaluate_pairwise(scores.iloc[:1], JUDGMENTS.assign(relevance=-1))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Files.
 
@@ -303,9 +451,19 @@ def test_read_rankings_and_judgments_from_files(tmp_path):
     table = result.per_request.set_index("request_id")
     assert table.loc["r1", "rr"] == 1.0 and table.loc["r1", "hit@2"] == 1.0
     assert table.loc["r1", "ndcg@2"] == pytest.approx((1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3)))
+    assert "score" not in rankings.columns
     scored = tmp_path / "scores.csv"
     scored.write_text("request_id,case_id,score\nr1,c1,0.2\nr1,c2,0.9\n", encoding="utf-8")
     assert read_rankings(scored, item="case_id")["score"].tolist() == [0.2, 0.9]
+    # A shortlist has rank and score: both are read (evaluate uses the rank, evaluate_pairwise the score).
+    both = tmp_path / "both.csv"
+    both.write_text("request_id,rank,expert_id,score\nr1,1,a,0.75\nr1,2,b,0.5\n", encoding="utf-8")
+    table = read_rankings(both)
+    assert table["rank"].tolist() == [1, 2] and table["score"].tolist() == [0.75, 0.5]
+    bad = tmp_path / "bad_score.csv"
+    bad.write_text("request_id,rank,expert_id,score\nr1,1,a,0.75\nr1,2,b,high\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad_score.csv row 3, column 'score': 'high' is not a number >= -inf"):
+        read_rankings(bad)
 
 
 def test_bad_ranking_and_judgment_files_name_row_and_column(tmp_path):
@@ -329,3 +487,53 @@ def test_bad_ranking_and_judgment_files_name_row_and_column(tmp_path):
     missing.write_text("request_id,expert_id\nr1,a\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"missing.csv column 'relevance': required column is missing"):
         read_judgments(missing)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# gscp-match evaluate.
+
+
+def test_cli_evaluate_prints_and_writes_the_pairwise_loss(tmp_path, capsys):
+    from gscp_match.cli import main
+
+    shortlist = tmp_path / "expert_shortlist.csv"
+    shortlist.write_text(
+        "request_id,rank,expert_id,score\nr1,1,a,0.9\nr1,2,b,0.3\nr2,1,b,0.3\nr2,2,a,0.2\nr3,1,a,0.5\n",
+        encoding="utf-8",
+    )
+    judgments = tmp_path / "judgments.csv"
+    judgments.write_text(
+        "request_id,expert_id,relevance\nr1,a,3\nr2,a,1\nr3,a,0\nr4,a,2\nr1,b,2\nr2,b,0\nr1,c,1\n",
+        encoding="utf-8",
+    )
+    per_expert = tmp_path / "per_expert.csv"
+    args = ["evaluate", "--rankings", str(shortlist), "--judgments", str(judgments), "--k", "1"]
+    assert main([*args, "--pairwise-out", str(per_expert)]) == 0
+    lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line)
+    assert float(lines["pairwise_loss"]) == pytest.approx((0.4 + 0.5) / 2, abs=1e-4)
+    assert lines["pairwise_n_items"] == "2" and lines["pairwise_n_excluded"] == "1"
+    table = pd.read_csv(per_expert)
+    assert table["expert_id"].tolist() == ["a", "b"] and table["n_unscored"].tolist() == [1, 0]
+    # --requests restricts the judged pairs too: without r4, only a's pair r2 < r3 (weight 1 of 6) is wrong.
+    requests = tmp_path / "requests.csv"
+    requests.write_text("request_id,title,description\nr1,T,D\nr2,T,D\nr3,T,D\n", encoding="utf-8")
+    assert main([*args, "--requests", str(requests)]) == 0
+    lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines() if "\t" in line)
+    assert float(lines["pairwise_loss"]) == pytest.approx((1 / 6 + 0.5) / 2, abs=1e-4)
+
+
+def test_cli_evaluate_without_scores_skips_the_pairwise_loss(tmp_path, capsys):
+    from gscp_match.cli import main
+
+    ranks = tmp_path / "ranks.csv"
+    ranks.write_text("request_id,expert_id,rank\nr1,a,1\nr2,a,1\n", encoding="utf-8")
+    judgments = tmp_path / "judgments.csv"
+    judgments.write_text("request_id,expert_id,relevance\nr1,a,3\nr2,a,1\n", encoding="utf-8")
+    args = ["evaluate", "--rankings", str(ranks), "--judgments", str(judgments), "--k", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "pairwise loss not computed: " in out and "has no 'score' column" in out
+    assert "pairwise_loss\t" not in out
+    assert main([*args, "--pairwise-out", str(tmp_path / "x.csv")]) == 2
+    assert "--pairwise-out needs scores" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()

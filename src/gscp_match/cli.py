@@ -158,9 +158,13 @@ def _parser() -> argparse.ArgumentParser:
         help="score rankings against graded judgments or past selections",
         description="Score a ranking file (for example expert_shortlist.csv) against graded judgments: hit@k, "
         "recall@k, nDCG@k, MRR and MAP per request, and their means. A history of past selections (round, "
-        "request_id, expert_id, selected, rating) serves as judgments too: selected = relevant, rating = grade.",
+        "request_id, expert_id, selected, rating) serves as judgments too: selected = relevant, rating = grade. "
+        "When the ranking file has a score column, also the pairwise loss: per expert, over the pairs of requests "
+        "its judgments grade differently, the share of weight (grade difference) the scores order the wrong way, "
+        "ties half; the mean over experts (0 perfect, 0.5 a constant score). A judged pair missing from the "
+        "rankings (cut by --top) counts as scored below all others.",
         epilog="example:\n  gscp-match evaluate --rankings results/expert_shortlist.csv --judgments judgments.csv "
-        "--k 1,5,10 --out per_request.csv\n\n" + _EPILOG_EXIT,
+        "--k 1,5,10 --out per_request.csv --pairwise-out per_expert.csv\n\n" + _EPILOG_EXIT,
         formatter_class=_formatter,
     )
     p.add_argument("--rankings", required=True, help="request_id, expert_id (or case_id), rank or score")
@@ -171,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=1.0, help="grade from which an item is relevant (default 1)")
     p.add_argument("--gain", choices=["linear", "exponential"], default="linear", help="nDCG gain (default linear)")
     p.add_argument("--out", help="also write the per-request metrics (.csv, .xlsx, .parquet or .json)")
+    p.add_argument("--pairwise-out", help="also write the pairwise loss per expert (needs a score column)")
     p.set_defaults(run=_cmd_evaluate)
 
     p = sub.add_parser(
@@ -521,11 +526,13 @@ def _cutoffs(text: str) -> tuple[int, ...]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate, read_judgments, read_rankings
+    from .metrics import evaluate, evaluate_pairwise, read_judgments, read_rankings
     from .validate import read_table
 
     cutoffs = _cutoffs(args.k)
     rankings = read_rankings(args.rankings, item=args.item)
+    if args.pairwise_out and "score" not in rankings.columns:
+        raise _Usage(f"--pairwise-out needs scores: {args.rankings} has no 'score' column")
     judgments = read_judgments(args.judgments, item=args.item)
     asked = read_table(args.requests, "requests")["request_id"].tolist() if args.requests else None
     result = evaluate(
@@ -537,6 +544,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"not evaluated (no judged item at relevance >= {args.threshold:g}): {', '.join(result.excluded)}")
     if args.out:
         print(f"wrote {_write(result.per_request, Path(args.out))}")
+    if "score" not in rankings.columns:
+        print(f"pairwise loss not computed: {args.rankings} has no 'score' column")
+        return EXIT_OK
+    # Judged pairs of the asked requests only; a judged pair without a score ranks below every score.
+    judged = judgments if asked is None else judgments[judgments["request_id"].isin(asked)]
+    pairwise = evaluate_pairwise(rankings, judged, item=args.item)
+    summary = pairwise.summary()
+    print(f"pairwise_loss\t{summary['pairwise_loss']:.4f}")
+    print(f"pairwise_n_items\t{int(summary['n_items'])}")
+    print(f"pairwise_n_excluded\t{int(summary['n_excluded'])}")
+    if args.pairwise_out:
+        print(f"wrote {_write(pairwise.per_item, Path(args.pairwise_out))}")
     return EXIT_OK
 
 

@@ -21,6 +21,13 @@ The gain is ``"linear"`` (``gain(rel) = rel``) by default, the same as :func:`sk
 numbers can be checked against scikit-learn; ``"exponential"`` (``2**rel - 1``, Burges et al. 2005) weighs the top
 grade more. On a 0-3 scale the two differ little in ranking of systems.
 
+One metric is per *item* instead of per request: the pairwise loss (:func:`pairwise_loss`, the score of the
+expertise benchmark of Stelmakh et al. that this library is measured on). For each expert, over every pair of requests
+the expert's judgments grade differently, it is the share of weight (``|grade difference|``) that the scores order
+the wrong way, a tie in the scores counting half; 0 is perfect, 0.5 a constant score. It compares an expert's
+*scores* across requests, so it needs scores, not ranks. :func:`evaluate_pairwise` computes it from a score table
+and a judgment table.
+
 At the edge, :func:`evaluate` turns a ranking table (``request_id, <item>, rank`` or ``score``) and a judgment table
 (``request_id, <item>, relevance``) into these matrices; :func:`read_rankings` and :func:`read_judgments` read them
 from files (a history of past selections also serves as judgments) with errors that name the file, row and column.
@@ -42,6 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from scipy.stats import rankdata
 
 from .errors import InputError, Problem
 from .schema import cell_text
@@ -60,6 +68,9 @@ __all__ = [
     "ndcg_at_k",
     "ranked_relevance",
     "evaluate",
+    "pairwise_loss",
+    "PairwiseEvaluation",
+    "evaluate_pairwise",
     "read_rankings",
     "read_judgments",
 ]
@@ -265,6 +276,66 @@ def ndcg_at_k(ranked: ArrayLike, ideal: ArrayLike, *, k: int, gain: str = "linea
     return np.divide(found, possible, out=np.zeros(matrix.shape[0]), where=possible > 0)
 
 
+def pairwise_loss(scores: ArrayLike, relevance: ArrayLike) -> NDArray[np.float64]:
+    """Per-expert pairwise loss: the share of graded-pair weight that the scores order the wrong way.
+
+    For expert ``e`` (a column), over every pair of requests ``i, j`` that ``e`` is judged on with
+    ``relevance[i, e] > relevance[j, e]``: the pair weighs ``relevance[i, e] - relevance[j, e]`` and is wrong when
+    ``scores[i, e] < scores[j, e]``, half wrong when they tie. The loss is the wrong weight over the total weight:
+    0 when the scores order every such pair correctly, 0.5 for a constant score, 1 when every pair is reversed.
+    Pairs with equal grades do not count. Scores are compared across requests as they are (no normalisation per
+    request).
+
+    Computed without forming the pairs, from average ranks ``R`` of the ``m`` judged entries of a column:
+    ``sum_ij (r_i - r_j) sign(s_i - s_j) = 2 sum_i r_i (2 R(s)_i - m - 1)``, so the loss is
+    ``(1 - sum_i r_i (2 R(s)_i - m - 1) / sum_i r_i (2 R(r)_i - m - 1)) / 2``; O(m log m) per expert.
+
+    Parameters
+    ----------
+    scores : array of float, shape (n_requests, n_experts)
+        Higher is better. ``-inf`` marks a judged pair that was not scored (e.g. left out of a shortlist): it ranks
+        below every score and ties with the other ``-inf`` of its column. NaN is allowed only where ``relevance``
+        is NaN.
+    relevance : array of float, shape (n_requests, n_experts)
+        Grades ``>= 0``; NaN where the expert is not judged on the request.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_experts,)
+        In [0, 1]; NaN for an expert without two different judged grades (no pair to order).
+
+    Examples
+    --------
+    >>> scores = [[0.9, 0.1], [0.2, 0.1], [0.5, np.nan]]
+    >>> relevance = [[3, 2], [1, 0], [0, np.nan]]
+    >>> pairwise_loss(scores, relevance).round(4).tolist()  # e0: pair (1, 0) reversed, weight 1 of 6; e1: a tie
+    [0.1667, 0.5]
+    """
+    grades = np.asarray(relevance, dtype=np.float64)
+    values = np.asarray(scores, dtype=np.float64)
+    if grades.ndim != 2 or values.shape != grades.shape:
+        raise InputError(
+            f"scores and relevance must be 2-D (n_requests, n_experts) of one shape, got {values.shape} and "
+            f"{grades.shape}"
+        )
+    judged = ~np.isnan(grades)
+    if np.any(np.isinf(grades)) or np.any(grades[judged] < 0):
+        raise InputError("relevance must hold finite grades >= 0 (NaN: not judged)")
+    if np.any(np.isnan(values[judged])):
+        raise InputError("scores must be a number (or -inf: not scored) wherever relevance is judged")
+    if grades.size == 0:
+        return np.full(grades.shape[1], np.nan)
+    values = np.where(judged, values, np.nan)
+    n_judged = judged.sum(axis=0)
+    centred = 2.0 * np.nan_to_num(rankdata(values, axis=0, nan_policy="omit")) - (n_judged + 1)
+    centred_ideal = 2.0 * np.nan_to_num(rankdata(grades, axis=0, nan_policy="omit")) - (n_judged + 1)
+    weights = np.where(judged, grades, 0.0)
+    agreement = np.sum(weights * centred, axis=0)
+    possible = np.sum(weights * centred_ideal, axis=0)
+    ratio = np.divide(agreement, possible, out=np.zeros(grades.shape[1]), where=possible > 0)
+    return np.where(possible > 0, np.clip(0.5 * (1.0 - ratio), 0.0, 1.0), np.nan)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Edge: tables in, per-request table out.
 
@@ -450,26 +521,135 @@ def evaluate(
     return Evaluation(per_request=pd.DataFrame(columns), excluded=excluded)
 
 
+@dataclass(frozen=True, slots=True)
+class PairwiseEvaluation:
+    """Per-item pairwise loss and the items left out.
+
+    Attributes
+    ----------
+    per_item : DataFrame
+        One row per evaluated item (expert, or case), sorted by id: the item id column, ``n_judged`` (requests it is
+        judged on), ``n_unscored`` (of those, requests without a score for it: ranked below every score) and
+        ``loss``.
+    excluded : tuple of str
+        Items without two different judged grades: no pair to order, no loss.
+    """
+
+    per_item: pd.DataFrame
+    excluded: tuple[str, ...]
+
+    def summary(self) -> pd.Series:
+        """``pairwise_loss`` (mean over the evaluated items, each weighted equally), ``n_items`` and ``n_excluded``.
+
+        >>> scores = pd.DataFrame({"request_id": ["p", "q"], "expert_id": ["a", "a"], "score": [0.8, 0.3]})
+        >>> judged = pd.DataFrame({"request_id": ["p", "q"], "expert_id": ["a", "a"], "relevance": [1, 4]})
+        >>> float(evaluate_pairwise(scores, judged).summary()["pairwise_loss"])
+        1.0
+        """
+        losses = self.per_item["loss"]
+        return pd.Series(
+            {
+                "pairwise_loss": float(losses.mean()) if len(losses) else math.nan,
+                "n_items": float(len(losses)),
+                "n_excluded": float(len(self.excluded)),
+            }
+        )
+
+
+def evaluate_pairwise(scores: pd.DataFrame, judgments: pd.DataFrame, *, item: str = "expert_id") -> PairwiseEvaluation:
+    """The pairwise loss of every judged item (expert) from a score table and a judgment table.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``request_id``, ``item``, ``score``: one score per (request, item) pair, higher is better, comparable across
+        requests (e.g. ``Shortlists.experts`` or a shortlist file; other columns are ignored). A judged pair without a
+        row, as when a shortlist was cut at ``--top``, counts as ranked below every score of that item.
+    judgments : DataFrame
+        ``request_id``, ``item``, ``relevance`` (grade >= 0, e.g. a 1-5 self-rating). Only judged pairs count; a pair
+        not listed is *not judged*, not 0, so write the zeros if they are grades.
+    item : str, default "expert_id"
+        The item id column (``"case_id"`` for cases: the loss of each case over requests).
+
+    Returns
+    -------
+    PairwiseEvaluation
+        ``per_item`` one row per item with two different grades (see :func:`pairwise_loss`), the others in
+        ``excluded``; ``summary()["pairwise_loss"]`` is the mean over items.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"request_id": ["p", "q", "p"], "expert_id": ["a", "a", "b"], "score": [0.7, 0.4, 0.2]})
+    >>> judged = pd.DataFrame({"request_id": ["p", "q", "r", "p"], "expert_id": ["a", "a", "a", "b"],
+    ...                        "relevance": [3, 1, 2, 2]})
+    >>> result = evaluate_pairwise(scores, judged)  # a on r is unscored: below q, whose grade is lower
+    >>> result.per_item.round(4).values.tolist(), result.excluded
+    ([['a', 3, 1, 0.25]], ('b',))
+    """
+    _columns(scores, ["request_id", item, "score"], "scores")
+    _columns(judgments, ["request_id", item, "relevance"], "judgments")
+    if scores.duplicated(["request_id", item]).any():
+        raise InputError(f"scores: a (request_id, {item}) pair appears more than once")
+    if judgments.duplicated(["request_id", item]).any():
+        raise InputError(f"judgments: a (request_id, {item}) pair appears more than once")
+    grades = pd.to_numeric(judgments["relevance"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(grades)) or np.any(grades < 0):
+        raise InputError("judgments: column 'relevance' must hold finite numbers >= 0")
+    values = pd.to_numeric(scores["score"], errors="coerce").to_numpy(dtype=np.float64)
+    if np.any(np.isnan(values)):
+        raise InputError("scores: column 'score' must hold numbers")
+
+    request_ids = pd.Index(sorted(judgments["request_id"].unique()), dtype=object)
+    item_ids = pd.Index(sorted(judgments[item].unique()), dtype=object)
+    rows = request_ids.get_indexer(judgments["request_id"])
+    cols = item_ids.get_indexer(judgments[item])
+    relevance = np.full((request_ids.size, item_ids.size), np.nan)
+    relevance[rows, cols] = grades
+    score_matrix = np.full(relevance.shape, -np.inf)
+    score_rows = request_ids.get_indexer(scores["request_id"])
+    score_cols = item_ids.get_indexer(scores[item])
+    known = (score_rows >= 0) & (score_cols >= 0)
+    score_matrix[score_rows[known], score_cols[known]] = values[known]
+    scored = np.zeros(relevance.shape, dtype=bool)
+    scored[score_rows[known], score_cols[known]] = True
+
+    losses = pairwise_loss(score_matrix, relevance)
+    judged = ~np.isnan(relevance)
+    keep = ~np.isnan(losses)
+    excluded = tuple(str(i) for i in item_ids[~keep])
+    per_item = pd.DataFrame(
+        {
+            item: item_ids[keep].to_numpy(dtype=object),
+            "n_judged": judged.sum(axis=0)[keep],
+            "n_unscored": (judged & ~scored).sum(axis=0)[keep],
+            "loss": losses[keep],
+        }
+    )
+    return PairwiseEvaluation(per_item=per_item, excluded=excluded)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Files.
 
 
-def _read_ids_and_numbers(
-    raw: RawTable, needed: Sequence[str], numeric: str, *, integer: bool, low: float
-) -> pd.DataFrame:
-    """Check ``needed`` id columns and one numeric column of a read file; every bad cell and duplicated pair is a
-    problem."""
+#: A numeric column of a read file: (name, whole numbers only, lowest allowed value).
+_Numeric = tuple[str, bool, float]
+
+
+def _read_ids_and_numbers(raw: RawTable, needed: Sequence[str], numeric: Sequence[_Numeric]) -> pd.DataFrame:
+    """Check ``needed`` id columns and the ``numeric`` columns of a read file; every bad cell and duplicated pair is
+    a problem."""
     frame = raw.frame
-    missing = [c for c in (*needed, numeric) if c not in frame.columns]
+    names = [name for name, _, _ in numeric]
+    missing = [c for c in (*needed, *names) if c not in frame.columns]
     if missing:
         found = ", ".join(map(repr, frame.columns[:12]))
         raise InputError(
             [Problem(raw.source, None, c, f"required column is missing (columns found: {found})") for c in missing]
         )
     problems: list[Problem] = []
-    columns: dict[str, list[object]] = {c: [] for c in (*needed, numeric)}
+    columns: dict[str, list[object]] = {c: [] for c in (*needed, *names)}
     first: dict[tuple[str, ...], int] = {}
-    expected = f"a whole number >= {low:g}" if integer else f"a number >= {low:g}"
     for position in range(len(frame)):
         row = raw.row_number(position)
         ids = tuple(cell_text(frame[c].iloc[position]) for c in needed)
@@ -477,14 +657,16 @@ def _read_ids_and_numbers(
             if not value:
                 problems.append(Problem(raw.source, row, column, "required value is empty"))
             columns[column].append(value)
-        text = cell_text(frame[numeric].iloc[position])
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number) or number < low or (integer and number != int(number)):
-            problems.append(Problem(raw.source, row, numeric, f"{text!r} is not {expected}"))
-        columns[numeric].append(number)
+        for name, integer, low in numeric:
+            text = cell_text(frame[name].iloc[position])
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number) or number < low or (integer and number != int(number)):
+                expected = f"a whole number >= {low:g}" if integer else f"a number >= {low:g}"
+                problems.append(Problem(raw.source, row, name, f"{text!r} is not {expected}"))
+            columns[name].append(number)
         if all(ids):
             if ids in first:
                 pair = ", ".join(f"{c} {v!r}" for c, v in zip(needed, ids, strict=True))
@@ -496,7 +678,8 @@ def _read_ids_and_numbers(
     if problems:
         raise InputError(problems)
     table = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
-    table[numeric] = table[numeric].astype(np.int64 if integer else np.float64)
+    for name, integer, _ in numeric:
+        table[name] = table[name].astype(np.int64 if integer else np.float64)
     return table
 
 
@@ -504,12 +687,13 @@ def read_rankings(path: str | os.PathLike[str], *, item: str = "expert_id") -> p
     """Read a ranking file: ``request_id``, ``item`` and ``rank`` (whole number >= 1) or, without it, ``score``.
 
     A shortlist written by ``gscp-match shortlist`` (``expert_shortlist.csv``, ``case_shortlist.csv`` with
-    ``item="case_id"``) is such a file; other columns are ignored.
+    ``item="case_id"``) is such a file, with both; other columns are ignored.
 
     Returns
     -------
     DataFrame
-        ``request_id, <item>, rank`` (int64) or ``request_id, <item>, score`` (float64).
+        ``request_id, <item>, rank`` (int64), plus ``score`` (float64) when the file has one (what
+        :func:`evaluate_pairwise` needs); or ``request_id, <item>, score`` for a file without ``rank``.
 
     Raises
     ------
@@ -520,9 +704,10 @@ def read_rankings(path: str | os.PathLike[str], *, item: str = "expert_id") -> p
 
     raw = read_raw(path)
     header = raw.frame.columns
-    if "rank" in header or "score" not in header:
-        return _read_ids_and_numbers(raw, ("request_id", item), "rank", integer=True, low=1)
-    return _read_ids_and_numbers(raw, ("request_id", item), "score", integer=False, low=-math.inf)
+    score: list[_Numeric] = [("score", False, -math.inf)] if "score" in header else []
+    if "rank" in header or not score:
+        return _read_ids_and_numbers(raw, ("request_id", item), [("rank", True, 1), *score])
+    return _read_ids_and_numbers(raw, ("request_id", item), score)
 
 
 def read_judgments(path: str | os.PathLike[str], *, item: str = "expert_id", unrated: int = 3) -> pd.DataFrame:
@@ -553,4 +738,4 @@ def read_judgments(path: str | os.PathLike[str], *, item: str = "expert_id", unr
             raise InputError(f"{raw.source}: a history file judges experts; it cannot judge {item!r}")
         judged = history_judgments(validate_table(raw, "history"), unrated=unrated)
         return judged[["request_id", "expert_id", "relevance"]]
-    return _read_ids_and_numbers(raw, ("request_id", item), "relevance", integer=False, low=0)
+    return _read_ids_and_numbers(raw, ("request_id", item), [("relevance", False, 0)])
