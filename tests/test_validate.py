@@ -358,9 +358,9 @@ def test_utf8_bom_csv_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
-        ("experts.xlsx", b"this is not a zip file at all", "cannot be read as xlsx"),
-        ("experts.parquet", b"PAR1 garbage garbage", "cannot be read as parquet"),
-        ("experts.json", b'[{"expert_id": "E1", ', "cannot be read as json"),
+        ("experts.xlsx", b"this is not a zip file at all", "is not an Excel workbook (xlsx): it looks like text"),
+        ("experts.parquet", b"PAR1 garbage garbage", "cannot be read as Parquet"),
+        ("experts.json", b'[{"expert_id": "E1", ', "is not valid JSON"),
         ("experts.json", b'{"expert_id": ["E1"], "name": ["K"], "bio": ["b"]}', "got an object"),
         ("experts.json", b'["E1", "E2"]', "list of records"),
         ("experts.csv", b"", "empty"),
