@@ -178,8 +178,8 @@ EXPECTED_DTYPES = {
     "cases": {"year_start": "Int64", "year_end": "Int64"},
     "requests": {
         "days": "Int64",
-        "window_start": "datetime64[ns]",
-        "window_end": "datetime64[ns]",
+        "window_start": "datetime64[s]",
+        "window_end": "datetime64[s]",
         "korean_experience": "bool",
         "experts_needed": "Int64",
         "budget_usd": "float64",

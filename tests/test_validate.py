@@ -171,7 +171,7 @@ CELL_CASES = [
         ["6 working days", "2027-03-01", "2027-03-07", "(5 working days)"],
         id="days-exceed-window",
     ),
-    pytest.param("requests", {"days": "0"}, "days", ["'0'", ">= 1"], id="days-zero"),
+    pytest.param("requests", {"days": "0"}, "days", ["'0'", "from 1 to 260"], id="days-zero"),
     pytest.param("requests", {"days": "2.5"}, "days", ["'2.5'", "whole number"], id="days-fraction"),
     pytest.param(
         "requests",
@@ -197,7 +197,9 @@ CELL_CASES = [
     ),
     pytest.param("experts", {"day_rate_usd": "-100"}, "day_rate_usd", ["'-100'", "negative"], id="negative-rate"),
     pytest.param("experts", {"day_rate_usd": "inf"}, "day_rate_usd", ["'inf'", "finite"], id="infinite-rate"),
-    pytest.param("experts", {"max_assignments": "0"}, "max_assignments", ["'0'", ">= 1"], id="max-assignments-0"),
+    pytest.param(
+        "experts", {"max_assignments": "0"}, "max_assignments", ["'0'", "from 1 to 1,000"], id="max-assignments-0"
+    ),
     pytest.param("experts", {"kind": "company"}, "kind", ["'company'", "individual", "firm"], id="unknown-kind"),
     pytest.param("experts", {"korean_experience": "si"}, "korean_experience", ["'si'"], id="bad-boolean-experts"),
     pytest.param("evidence", {"year": "last year"}, "year", ["'last year'"], id="evidence-bad-year"),
