@@ -262,14 +262,20 @@ def _region_item(text: str) -> str:
 def _language(text: str) -> str:
     code = normalize_language(text)
     if code is None:
-        raise CellError(f"unknown language code {text!r}; expected an ISO 639-1 code such as en, ko, fr, es, ar, ru")
+        raise CellError(
+            f"unknown language {text!r}; expected an ISO 639-1 code such as en, ko, fr, es, ar, ru "
+            "or a language name such as English, Korean, français"
+        )
     return code
 
 
 def _country(text: str) -> str:
     code = normalize_country(text)
     if code is None:
-        raise CellError(f"unknown country {text!r}; expected an ISO 3166 alpha-2 code or an English country name")
+        raise CellError(
+            f"unknown country {text!r}; expected an ISO 3166 alpha-2 code or a country name "
+            "(English, ISO or World Bank spelling, such as KR, South Korea, Korea, Rep.)"
+        )
     return code
 
 
