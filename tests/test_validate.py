@@ -150,7 +150,9 @@ CELL_CASES = [
     pytest.param("experts", {"regions": "EAP;EUR"}, "regions", ["'EUR'", "AFR", "SAR"], id="unknown-region"),
     pytest.param("requests", {"region": "Asia"}, "region", ["'Asia'", "EAP"], id="unknown-region-requests"),
     pytest.param("experts", {"languages": "en;xx"}, "languages", ["'xx'", "ISO 639-1"], id="unknown-language"),
-    pytest.param("experts", {"languages": "English"}, "languages", ["'English'"], id="language-name-not-code"),
+    pytest.param(
+        "experts", {"languages": "Klingon"}, "languages", ["'Klingon'", "language name"], id="unknown-language-name"
+    ),
     pytest.param(
         "requests",
         {"country": "Atlantis"},
