@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
-from .schema import cell_text
+from .schema import cell_text, clean_text
 
 __all__ = [
     "RawTable",
@@ -623,17 +623,35 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str) -> None:
-    """Every cell as a text cell: a value starting with '=' stays text, never a formula."""
-    from openpyxl import Workbook
+    """Every cell as a text cell: a value starting with '=' stays text, never a formula.
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_name[:31]
-    sheet.append([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        sheet.append(list(row))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
+    Rows are streamed in one pass (openpyxl's write-only mode): time and memory grow linearly with the rows.
+    Control characters no XLSX file can hold are removed (:func:`~gscp_match.schema.clean_text`; validated tables
+    are already clean, this guards tables built in code).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_name[:31])
     sheet.freeze_panes = "A2"
-    book.save(path)
+
+    def cell(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = clean_text(value)
+        if value.startswith("="):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"
+            return text
+        return value
+
+    sheet.append([cell(str(c)) for c in frame.columns])
+    try:
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([cell(v) for v in row])
+        book.save(path)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sheet.close()  # end the sheet's stream now, not with a warning when it is collected
+        raise
