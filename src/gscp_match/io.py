@@ -389,13 +389,14 @@ def _decode_text(path: Path, fmt: str) -> str:
                 f"{name}: starts like UTF-16 text but does not decode as UTF-16; save it as UTF-8"
             ) from None
     head = data[:4096]
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        if head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
-            raise InputError(
-                f"{name}: looks like UTF-16 text without a byte-order mark; save it as UTF-8 (Excel: 'CSV UTF-8')"
-            )
-        raise InputError(f"{name}: is not a text file (a NUL byte at byte {nul}); expected {_FORMAT_NAMES[fmt]} text")
+    if head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
+        raise InputError(
+            f"{name}: looks like UTF-16 text without a byte-order mark; save it as UTF-8 (Excel: 'CSV UTF-8')"
+        )
+    # A stray control character (a NUL pasted into a cell) is cleaned at validation; many of them are not text.
+    controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    if controls > max(len(head) // 10, 8):
+        raise InputError(f"{name}: is not a text file (binary data); expected {_FORMAT_NAMES[fmt]} text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -438,9 +439,19 @@ def _read_csv(path: Path) -> _Sheet:
     delimiter = _sniff_delimiter(text)
     with _field_limit(MAX_CELL_CHARS):
         try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            raise InputError(f"{path.name}: cannot be read as CSV: {exc}") from None
+            # Strict first: only it notices a quote still open at the end of the file (the rest of the file would
+            # silently become one cell). Other strictness (text after a closing quote) is read leniently.
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        except csv.Error as strict_error:
+            try:
+                records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            except csv.Error as exc:
+                raise InputError(f"{path.name}: cannot be read as CSV: {exc}") from None
+            if "unexpected end of data" in str(strict_error):
+                raise InputError(
+                    f"{path.name} row {len(records)}: a quoted cell opened in this row is never closed, so the rest "
+                    'of the file reads as one cell; close the quote (")'
+                ) from None
     # Rows are numbered as the file's records (the header is row 1; a blank line is a row too).
     header_at = next(i for i, r in enumerate(records) if any(f.strip() for f in r))
     return _Sheet(
