@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -295,6 +296,7 @@ def test_integers_beyond_the_documented_maximum_are_one_clear_line(
 
 
 def test_k_is_capped_at_the_roster_size(tmp_path: Path) -> None:
+    """A k far above the roster (experts_needed = 2000000 on a 3-expert roster) allocates nothing per k."""
     experts = validate_table(
         pd.DataFrame({"expert_id": ["E1", "E2", "E3"], "name": ["a", "b", "c"], "bio": ["bus", "water", "roads"]}),
         "experts",
@@ -302,10 +304,17 @@ def test_k_is_capped_at_the_roster_size(tmp_path: Path) -> None:
     matcher = Matcher(embedder="hashing", cache=None, show_progress=False).fit(experts)
     requests = pd.DataFrame({"request_id": ["R1"], "title": ["Bus"], "description": ["bus reform"],
                              "experts_needed": ["100"]})  # fmt: skip
-    result = matcher.shortlist(requests, k=10**9, k_cases=0)
+    huge = 3_000_000  # before the cap: top-k buffers of (1, 3,000,000), tens of MB; a 10**9 k ran out of memory
+    tracemalloc.start()
+    try:
+        result = matcher.shortlist(requests, k=huge, k_cases=0)
+        plan = matcher.assign(requests, top_m=huge, n_alternates=huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert len(result.experts) == 3
-    plan = matcher.assign(requests, top_m=10**9, n_alternates=10**9)
     assert set(plan.assignment["expert_id"]) == {"E1", "E2", "E3"}
+    assert peak < 10 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
 # ------------------------------------------------------------------------------------------------------------
