@@ -169,6 +169,20 @@ def test_a_row_with_extra_fields_is_rejected(tmp_path: Path) -> None:
     _no_pandas_wording(str(error))
 
 
+def test_an_xlsx_value_right_of_the_header_is_rejected(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["expert_id", "name", "bio", None])
+    sheet.append(["E1", "Kim", "Bus", None])
+    sheet.append(["E2", "Lee", "Water", "stray"])
+    book.save(tmp_path / "experts.xlsx")
+    error = _error(tmp_path / "experts.xlsx", "experts")
+    assert error.lines == [
+        "experts.xlsx row 3: holds a value in column 4, right of the header's 3 named columns (row 1); "
+        "name that column or remove the value"
+    ]
+
+
 def test_an_unclosed_quote_is_reported_at_its_row(tmp_path: Path) -> None:
     path = _write(tmp_path / "experts.csv", 'expert_id,name,bio\nE1,Kim,"Bus\nE2,Lee,Water\n')
     error = _error(path, "experts")

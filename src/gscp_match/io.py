@@ -279,12 +279,17 @@ def _sheet_frame(name: str, sheet: _Sheet) -> tuple[pd.DataFrame, list[int], str
     for row, cells in zip(sheet.row_numbers, sheet.rows, strict=True):
         if len(cells) == width or all(cell_text(c) == "" for c in cells):
             continue
-        if len(cells) < width:
-            hint = "the row ends early: was the file cut short, or is a quote left open?"
+        if sheet.delimiter is None:  # a sheet: a value right of the last named column
+            message = (
+                f"holds a value in column {len(cells)}, right of the header's {width} named columns "
+                f"(row {sheet.header_row}); name that column or remove the value"
+            )
         else:
-            separator = _DELIMITER_NAMES.get(sheet.delimiter or "", "separator")
-            hint = f"is a {separator} inside a cell? put that cell in double quotes"
-        message = f"has {len(cells)} fields, the header (row {sheet.header_row}) has {width}; {hint}"
+            if len(cells) < width:
+                hint = "the row ends early: was the file cut short, or is a quote left open?"
+            else:
+                hint = f"is a {_DELIMITER_NAMES[sheet.delimiter]} inside a cell? put that cell in double quotes"
+            message = f"has {len(cells)} fields, the header (row {sheet.header_row}) has {width}; {hint}"
         problems.append(Problem(name, row, None, message))
     first: dict[str, int] = {}
     for i, column in enumerate(header):
@@ -478,6 +483,7 @@ def _read_xlsx(path: Path) -> _Sheet:
     book = load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers store a wrong sheet size; read the cells that are there
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
