@@ -121,6 +121,10 @@ def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     cleaned = None
     for i in range(frame.shape[1]):
         cells = frame.iloc[:, i].to_numpy(dtype=object)
+        texts = [v for v in cells if isinstance(v, str)]
+        lists = len(texts) < len(cells) and any(isinstance(v, list | tuple | np.ndarray) for v in cells)
+        if not lists and clean_text("".join(texts)) == "".join(texts):
+            continue  # the usual case, one regex search for the whole column
         fixed = [_clean_cell(v) for v in cells]
         if any(a is not b for a, b in zip(fixed, cells, strict=True)):
             if cleaned is None:
