@@ -29,7 +29,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,8 +196,8 @@ class RawTable:
 class _Sheet:
     """What a reader found: the header cells, the data rows (lists of cells) and each row's number in the file."""
 
-    header: list[object]
-    rows: list[list[object]]
+    header: Sequence[object]
+    rows: Sequence[Sequence[object]]
     row_numbers: list[int]
     header_row: int = 1
     decimal: str = "."
@@ -246,7 +246,7 @@ def read_raw(path: str | os.PathLike[str]) -> RawTable:
     else:
         frame, decimal = read, "."
         first = 2 if fmt in ("csv", "xlsx") else 1
-        row_numbers = first + np.arange(len(frame), dtype=np.int64)
+        row_numbers = list(range(first, first + len(frame)))
     frame = frame.astype(object)
     if fmt in ("csv", "xlsx"):
         frame = _restore_frame(frame)  # our writer quoted cells a spreadsheet would evaluate: undo exactly that
