@@ -303,15 +303,23 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import check_references, read_table
+    from .validate import read_table
 
-    table = read_table(args.path, args.kind)
+    # One run lists every problem: the roster's, the table's and its unknown expert ids (same pass, file rows).
+    problems: list = []
+    roster = None
     if args.experts:
-        roster = read_table(args.experts, "experts")
-        if args.kind == "evidence":
-            check_references(experts=roster, evidence=table)
-        elif args.kind == "requests":
-            check_references(experts=roster, requests=table)
+        try:
+            roster = read_table(args.experts, "experts")
+        except InputError as exc:
+            problems.extend(exc.problems)
+    references = roster if args.kind in ("evidence", "requests") else None
+    try:
+        table = read_table(args.path, args.kind, experts=references)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
     print(f"ok: {len(table)} rows")
     return EXIT_OK
 

@@ -541,7 +541,12 @@ class Matcher:
         )
         request_ids = inputs.requests.ids
         chosen, chosen_score, n_assigned, reasons, booked = round_plan.plan_tables(
-            problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
+            problem,
+            result,
+            sub_roster,
+            request_ids=request_ids,
+            expert_ids=expert_ids,
+            n_alternates=min(n_alternates, len(expert_ids)),  # no more alternates than experts
         )
         filters = _filter_table(table, candidates)
         picked = Shortlist(
@@ -563,7 +568,12 @@ class Matcher:
         )
 
     def _score(self, inputs: ScoringInputs, k: int) -> Shortlist:
-        """Top-k per request, on Dask when a scheduler was given (identical results), else in this process."""
+        """Top-k per request, on Dask when a scheduler was given (identical results), else in this process.
+
+        ``k`` is capped at the roster size: a longer list holds nothing more, and the top-k buffers are
+        (n_requests, k) (``experts_needed = 2000000`` on a 50-expert roster allocated gigabytes).
+        """
+        k = min(k, max(len(self.experts_), 1))
         if self.scheduler is not None:
             from .distributed import distributed_shortlist
 

@@ -13,7 +13,7 @@ list       ``tuple[str, ...]`` (``;``-separated cells)  ``()``
 bool       ``bool``                                     column default
 int        ``int`` (column dtype ``Int64``)             ``<NA>`` or default
 float      ``float``                                    ``nan``
-date       ``numpy.datetime64`` (column ``datetime64``) ``NaT``
+date       ``numpy.datetime64`` (column ``datetime64[s]``) ``NaT``
 ========== ============================================ ==========================
 """
 
@@ -31,7 +31,22 @@ import pandas as pd
 
 from .vocab import EXPERT_KINDS, REGIONS, SUPPORT_TYPES, THEMES, normalize_country, normalize_language
 
-__all__ = ["Column", "CellError", "TABLES", "TABLE_KINDS", "cell_text", "to_file_form", "parse_interval"]
+__all__ = [
+    "Column",
+    "CellError",
+    "TABLES",
+    "TABLE_KINDS",
+    "cell_text",
+    "clean_text",
+    "number_text",
+    "to_file_form",
+    "parse_interval",
+    "MAX_USD",
+    "MAX_REQUEST_DAYS",
+    "MAX_EXPERTS_NEEDED",
+    "MAX_ASSIGNMENTS",
+    "DATE_YEARS",
+]
 
 
 class CellError(ValueError):
@@ -74,9 +89,73 @@ def _bool(text: str) -> bool:
     raise CellError(f"{text!r} is not a boolean (true/false, yes/no, 1/0)")
 
 
+#: Most a USD amount (day rate, budget) may be: beyond it a number is a typo, and float32 scores stay finite.
+MAX_USD = 1_000_000_000
+#: Most working days a request may ask for without a support type (JIT and OS have their own caps, 30 and 60).
+MAX_REQUEST_DAYS = 260
+#: Most experts one request may ask for.
+MAX_EXPERTS_NEEDED = 100
+#: Most engagements one expert (or firm) may take in a round.
+MAX_ASSIGNMENTS = 1000
+#: Years a date (a request window, a busy interval) may have, inclusive.
+DATE_YEARS = (1990, 2100)
+#: Years a year column (evidence year, case start and end) may have, inclusive.
+YEAR_RANGE = (1800, 2200)
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_POINT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,000 / 1,000,000.50
+_COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d*")  # 650,50
+_COMMA_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[. \u00a0\u202f]\d{3})+(?:,\d*)?")  # 1.000,50 / 1 000,50
+_AMBIGUOUS = re.compile(r"[+-]?\d{1,3}[.,]\d{3}")  # 1.000 or 1,000: a thousand, or one
+
+
+def number_text(text: str, decimal: str = ".") -> str:
+    """A number cell's text with a decimal point and no thousands separator, as ``float()`` reads it.
+
+    ``decimal`` is the file's decimal mark. With ``"."`` (every file except a CSV separated by ``;``) a comma may
+    only group thousands in threes (``1,000``, ``1,000,000.50``); any other comma is rejected rather than guessed.
+    With ``","`` (a CSV separated by ``;``, as European Excel writes it) the comma is the decimal mark and ``.`` or a
+    space may group thousands (``1.000,50``, ``1 000,50``); ``1.000`` and ``1,000`` read as a thousand under one
+    convention and as one under the other, so they are rejected. A value never changes its magnitude silently.
+
+    >>> number_text("1,000"), number_text("650,50", decimal=","), number_text("1.000,50", decimal=",")
+    ('1000', '650.50', '1000.50')
+    >>> number_text("650,50")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gscp_match.schema.CellError: '650,50' has a comma that is not a thousands separator; ... for example 650.50
+    """
+    if decimal == ",":
+        if _AMBIGUOUS.fullmatch(text):
+            whole, part = re.split("[.,]", text.lstrip("+-"))
+            raise CellError(
+                f"{text!r} is ambiguous in a file with decimal commas (a thousand, or {whole},{part} units?); "
+                f"write {whole}{part} for a thousand or {whole},{part.rstrip('0') or '0'} for the decimal"
+            )
+        if _COMMA_GROUPED.fullmatch(text):
+            return re.sub(r"[. \u00a0\u202f]", "", text).replace(",", ".")
+        if _COMMA_DECIMAL.fullmatch(text):
+            return text.replace(",", ".")
+        return text
+    if "," not in text:
+        return text
+    if _POINT_GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    suggestion = (
+        text.replace(".", "").replace(",", ".")
+        if _COMMA_GROUPED.fullmatch(text) or _COMMA_DECIMAL.fullmatch(text)
+        else None
+    )
+    example = f", for example {suggestion}" if suggestion else ""
+    raise CellError(
+        f"{text!r} has a comma that is not a thousands separator; "
+        f"write numbers with a decimal point and no separators{example}"
+    )
+
+
 def _number(text: str) -> float:
     try:
-        value = float(text.replace(",", "")) if re.fullmatch(r"[\d,]+(\.\d*)?", text) else float(text)
+        value = float(text)
     except ValueError:
         raise CellError(f"{text!r} is not a number") from None
     if not math.isfinite(value):
@@ -84,34 +163,37 @@ def _number(text: str) -> float:
     return value
 
 
-def _non_negative(text: str) -> float:
+def _amount(text: str) -> float:
     value = _number(text)
     if value < 0:
         raise CellError(f"{text!r} is negative; expected a number >= 0")
+    if value > MAX_USD:
+        raise CellError(f"{text!r} is over the maximum of {MAX_USD:,} USD")
     return value
 
 
-def _int_at_least(low: int) -> Parser:
+def _int_between(low: int, high: int, what: str = "a whole number") -> Parser:
     def parse(text: str) -> int:
         value = _number(text)
         if value != int(value):
             raise CellError(f"{text!r} is not a whole number")
-        if value < low:
-            raise CellError(f"{text!r} is below {low}; expected a whole number >= {low}")
+        if not low <= value <= high:
+            raise CellError(f"{text!r} is out of range; expected {what} from {low} to {high:,}")
         return int(value)
 
     return parse
 
 
 def _year(text: str) -> int:
-    value = _int_at_least(1800)(text)
-    if value > 2200:
-        raise CellError(f"{text!r} is not a plausible year")
-    return value
+    value = _number(text) if _PLAIN_NUMBER.fullmatch(text) else math.nan
+    low, high = YEAR_RANGE
+    if not (value == value and value == int(value) and low <= value <= high):
+        raise CellError(f"{text!r} is not a plausible year; expected a year from {low} to {high}")
+    return int(value)
 
 
 def parse_date(text: str) -> np.datetime64:
-    """Read an ISO date ``YYYY-MM-DD``.
+    """Read an ISO date ``YYYY-MM-DD`` of a year in :data:`DATE_YEARS`.
 
     >>> parse_date("2027-03-01")
     np.datetime64('2027-03-01')
@@ -122,6 +204,9 @@ def parse_date(text: str) -> np.datetime64:
         dt.date.fromisoformat(text)
     except ValueError:
         raise CellError(f"{text!r} is not a valid date (YYYY-MM-DD)") from None
+    low, high = DATE_YEARS
+    if not low <= int(text[:4]) <= high:
+        raise CellError(f"{text!r} is outside the supported years; expected a date from {low}-01-01 to {high}-12-31")
     return np.datetime64(text, "D")
 
 
@@ -132,12 +217,12 @@ def parse_interval(text: str) -> str:
     '2027-01-04/2027-01-08'
     """
     parts = [p.strip() for p in text.split("/")]
-    if len(parts) != 2:
+    if len(parts) != 2 or not all(_DATE_RE.match(p) for p in parts):
         raise CellError(f"{text!r} is not an ISO date interval (YYYY-MM-DD/YYYY-MM-DD)")
     try:
         start, end = parse_date(parts[0]), parse_date(parts[1])
-    except CellError:
-        raise CellError(f"{text!r} is not an ISO date interval (YYYY-MM-DD/YYYY-MM-DD)") from None
+    except CellError as exc:
+        raise CellError(f"in interval {text!r}: {exc}") from None
     if end < start:
         raise CellError(f"{text!r} ends before it starts")
     return f"{parts[0]}/{parts[1]}"
@@ -177,14 +262,20 @@ def _region_item(text: str) -> str:
 def _language(text: str) -> str:
     code = normalize_language(text)
     if code is None:
-        raise CellError(f"unknown language code {text!r}; expected an ISO 639-1 code such as en, ko, fr, es, ar, ru")
+        raise CellError(
+            f"unknown language {text!r}; expected an ISO 639-1 code such as en, ko, fr, es, ar, ru "
+            "or a language name such as English, Korean, français"
+        )
     return code
 
 
 def _country(text: str) -> str:
     code = normalize_country(text)
     if code is None:
-        raise CellError(f"unknown country {text!r}; expected an ISO 3166 alpha-2 code or an English country name")
+        raise CellError(
+            f"unknown country {text!r}; expected an ISO 3166 alpha-2 code or a country name "
+            "(English, ISO or World Bank spelling, such as KR, South Korea, Korea, Rep.)"
+        )
     return code
 
 
@@ -206,7 +297,7 @@ def _rating(text: str) -> int:
         value = _number(text)
     except CellError:
         raise CellError(f"{text!r} is not a rating; expected a whole number from 1 to 5") from None
-    if value != int(value) or not 1 <= value <= 5:
+    if not 1 <= value <= 5 or value != int(value):
         raise CellError(f"{text!r} is not a rating; expected a whole number from 1 to 5")
     return int(value)
 
@@ -225,9 +316,9 @@ EXPERTS: tuple[Column, ...] = (
     Column("regions", "list", False, _region_item, doc="World Bank regions worked in"),
     Column("countries", "list", False, _country, doc="countries worked in"),
     Column("themes", "list", False, _theme, doc="theme codes"),
-    Column("day_rate_usd", "float", False, _non_negative, math.nan, "daily rate, >= 0"),
+    Column("day_rate_usd", "float", False, _amount, math.nan, "daily rate, 0 to 1e9"),
     Column("busy", "list", False, parse_interval, doc="inclusive intervals YYYY-MM-DD/YYYY-MM-DD"),
-    Column("max_assignments", "int", False, _int_at_least(1), 1, "engagements per round, >= 1"),
+    Column("max_assignments", "int", False, _int_between(1, MAX_ASSIGNMENTS), 1, "engagements per round, 1 to 1000"),
     Column("conflicts", "list", False, _identity, doc="country codes, cities or organisations not to serve"),
 )
 
@@ -262,14 +353,16 @@ REQUESTS: tuple[Column, ...] = (
     Column("region", "text", False, _region_item, "", "default: the country's World Bank region"),
     Column("practice_group", "text", False, _identity, ""),
     Column("support_type", "text", False, _choice(SUPPORT_TYPES), "", "JIT | OS"),
-    Column("days", "int", False, _int_at_least(1), None, "working days needed (JIT <= 30, OS <= 60)"),
+    Column(
+        "days", "int", False, _int_between(1, MAX_REQUEST_DAYS), None, "working days (JIT <= 30, OS <= 60, any <= 260)"
+    ),
     Column("window_start", "date", False, parse_date, None),
     Column("window_end", "date", False, parse_date, None),
     Column("languages", "list", False, _language, doc="the expert must speak at least one"),
     Column("themes", "list", False, _theme),
     Column("korean_experience", "bool", False, _bool, False, "the team asks for Korean experience"),
-    Column("experts_needed", "int", False, _int_at_least(1), 1),
-    Column("budget_usd", "float", False, _non_negative, math.nan),
+    Column("experts_needed", "int", False, _int_between(1, MAX_EXPERTS_NEEDED), 1, "1 to 100"),
+    Column("budget_usd", "float", False, _amount, math.nan, "0 to 1e9"),
     Column("exclude_experts", "list", False, _identity, doc="expert ids not to propose"),
     Column("round", "text", False, _identity, ""),
 )
@@ -295,6 +388,30 @@ TABLE_KINDS: tuple[str, ...] = tuple(TABLES)
 
 #: The id column of each table that has one.
 ID_COLUMNS: dict[str, str] = {"experts": "expert_id", "cases": "case_id", "requests": "request_id"}
+
+
+# Characters no XLSX writer or XML parser (the HTML report's SVG) accepts, and terminal escape sequences.
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_PAGE_BREAKS = re.compile("[\x0b\x0c]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ANY_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    r"""``text`` without control characters: what every writer (CSV, XLSX, HTML, SVG) can hold.
+
+    Tab, newline and carriage return are kept; a vertical tab or form feed (Word's soft line and page breaks) becomes
+    a newline; ANSI escape sequences (``\x1b[31m``) go whole; other C0/C1 controls, NUL, lone surrogates and the
+    non-characters U+FFFE/U+FFFF are removed.
+
+    >>> clean_text("line\x0bbreak \x1b[31mred\x1b[0m\x00!")
+    'line\nbreak red!'
+    """
+    if not _ANY_BAD.search(text):
+        return text
+    text = _ANSI_ESCAPE.sub("", text)
+    text = _PAGE_BREAKS.sub("\n", text)
+    return _CONTROL.sub("", text)
 
 
 def cell_text(value: object) -> str:

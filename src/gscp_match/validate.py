@@ -15,53 +15,61 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
 from .io import RawTable, read_raw
-from .schema import ID_COLUMNS, TABLES, CellError, Column, cell_text
+from .schema import ID_COLUMNS, TABLES, CellError, Column, cell_text, clean_text, number_text
 from .vocab import SUPPORT_DAY_CAPS, country_region
 
 __all__ = ["as_table", "validate_table", "read_table", "check_references", "working_days_between"]
 
 
-def read_table(path: str | os.PathLike[str], kind: str) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], kind: str, *, experts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and validate a table file of the given kind (``experts``, ``evidence``, ``cases``, ``requests``,
     ``history``).
+
+    With ``experts`` (a validated roster), the expert ids the table names (evidence and history ``expert_id``,
+    requests ``exclude_experts``) are checked in the same pass, so one error lists every problem.
 
     Raises
     ------
     InputError
         Naming the file, and for each problem the row and column, what was expected and what arrived.
     """
-    return validate_table(read_raw(path), kind)
+    return validate_table(read_raw(path), kind, experts=experts)
 
 
-def as_table(value: pd.DataFrame | str | os.PathLike[str], kind: str) -> pd.DataFrame:
+def as_table(
+    value: pd.DataFrame | str | os.PathLike[str], kind: str, *, experts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A validated table of ``kind`` from a file path (read) or a DataFrame (validated).
 
     A DataFrame is validated even when an earlier validation marked it (``attrs["kind"]``): pandas carries
     ``attrs`` through ``drop``, ``assign``, ``head`` and the like, so the mark does not prove the frame still holds.
     """
     if isinstance(value, pd.DataFrame):
-        return validate_table(value, kind)
-    return read_table(value, kind)
+        return validate_table(value, kind, experts=experts)
+    return read_table(value, kind, experts=experts)
 
 
-def validate_table(raw: RawTable | pd.DataFrame, kind: str) -> pd.DataFrame:
+def validate_table(raw: RawTable | pd.DataFrame, kind: str, *, experts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Validate a raw table against the contract of ``kind`` and return the typed table.
 
-    Columns outside the contract are kept unchanged after the contract's columns. Row order is kept.
+    Columns outside the contract are kept after the contract's columns. Row order is kept. Control characters are
+    cleaned from every text cell, extra columns included (:func:`~gscp_match.schema.clean_text`), so every writer
+    downstream can hold the table. With ``experts``, expert ids are checked against it in the same pass
+    (:func:`check_references`).
     """
     if kind not in TABLES:
         raise ValueError(f"unknown table kind {kind!r}; expected one of {', '.join(TABLES)}")
     if isinstance(raw, pd.DataFrame):
         raw = RawTable.from_frame(raw, source=f"{kind} table")
     columns = TABLES[kind]
-    frame = raw.frame
+    frame = _clean_frame(raw.frame)
     problems: list[Problem] = []
 
     present = set(frame.columns)
@@ -92,13 +100,49 @@ def validate_table(raw: RawTable | pd.DataFrame, kind: str) -> pd.DataFrame:
             typed[extra] = frame[extra].to_numpy(dtype=object)
 
     _check_rows(raw, kind, typed, problems, given=_given(frame, ("window_start", "window_end")))
+    if experts is not None:
+        problems.extend(_reference_problems(typed, kind, set(experts["expert_id"]), raw.source, raw.row_number))
     if problems:
         order = {c.name: i for i, c in enumerate(columns)}
         problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", -1)))
         raise InputError(problems)
     # Where the table came from, for messages about references between tables (evidence -> roster).
-    typed.attrs.update(source=raw.source, first_row=raw.first_row, kind=kind)
+    numbers = [raw.row_number(i) for i in range(len(typed))]
+    consecutive = numbers == list(range(raw.first_row, raw.first_row + len(typed)))
+    # Row numbers only when blank rows broke the count (a tuple: attrs are compared and copied by pandas).
+    typed.attrs.update(
+        source=raw.source, first_row=raw.first_row, kind=kind, row_numbers=None if consecutive else tuple(numbers)
+    )
     return typed
+
+
+def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`clean_text` on every text cell (and list item) and column name; copied only if needed."""
+    cleaned = None
+    for i in range(frame.shape[1]):
+        cells = frame.iloc[:, i].to_numpy(dtype=object)
+        texts = [v for v in cells if isinstance(v, str)]
+        lists = len(texts) < len(cells) and any(isinstance(v, list | tuple | np.ndarray) for v in cells)
+        if not lists and clean_text("".join(texts)) == "".join(texts):
+            continue  # the usual case, one regex search for the whole column
+        fixed = [_clean_cell(v) for v in cells]
+        if any(a is not b for a, b in zip(fixed, cells, strict=True)):
+            if cleaned is None:
+                cleaned = frame.copy()
+            cleaned.isetitem(i, pd.Series(fixed, dtype=object, index=frame.index))
+    names = [clean_text(c).strip() if isinstance(c, str) else c for c in frame.columns]
+    if names != list(frame.columns):
+        cleaned = (cleaned if cleaned is not None else frame.copy()).set_axis(names, axis=1)
+    return cleaned if cleaned is not None else frame
+
+
+def _clean_cell(value: object) -> object:
+    if isinstance(value, str):
+        text = clean_text(value)
+        return value if text == value else text
+    if isinstance(value, list | tuple | np.ndarray) and any(isinstance(v, str) and clean_text(v) != v for v in value):
+        return [clean_text(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def _parse_column(raw: RawTable, column: Column, cells: np.ndarray, problems: list[Problem]) -> object:
@@ -115,7 +159,7 @@ def _parse_column(raw: RawTable, column: Column, cells: np.ndarray, problems: li
             hit = _MISSING
         if hit is _MISSING:
             try:
-                hit = _parse_cell(column, cell)
+                hit = _parse_cell(column, cell, raw.decimal)
             except CellError as exc:
                 problems.append(Problem(raw.source, raw.row_number(position), column.name, str(exc)))
                 hit = _ERROR
@@ -124,7 +168,7 @@ def _parse_column(raw: RawTable, column: Column, cells: np.ndarray, problems: li
         elif hit is _ERROR:
             # Report each bad row, not only the first occurrence of a bad value.
             try:
-                _parse_cell(column, cell)
+                _parse_cell(column, cell, raw.decimal)
             except CellError as exc:
                 problems.append(Problem(raw.source, raw.row_number(position), column.name, str(exc)))
         parsed.append(hit)
@@ -143,7 +187,7 @@ def _hashable(value: object) -> bool:
     return True
 
 
-def _parse_cell(column: Column, cell: object) -> object:
+def _parse_cell(column: Column, cell: object, decimal: str = ".") -> object:
     assert column.parse is not None
     if column.kind == "list":
         if isinstance(cell, list | tuple | np.ndarray):
@@ -163,6 +207,8 @@ def _parse_cell(column: Column, cell: object) -> object:
         if column.required:
             raise CellError("required value is empty")
         return None
+    if column.kind in ("int", "float") and isinstance(cell, str):
+        text = number_text(text, decimal)  # text cells only: a number cell has no separators to read
     return column.parse(text)
 
 
@@ -185,8 +231,9 @@ def _to_series(column: Column, parsed: list[object]) -> pd.Series:
             dtype="float64",
         )
     if column.kind == "date":
+        # Seconds, not pandas' default nanoseconds: datetime64[ns] wraps silently outside 1677-2262.
         values = [np.datetime64("NaT") if v is None or v is _ERROR else v for v in parsed]
-        return pd.Series(np.array(values, dtype="datetime64[D]").astype("datetime64[ns]"))
+        return pd.Series(np.array(values, dtype="datetime64[D]").astype("datetime64[s]"))
     raise AssertionError(column.kind)
 
 
@@ -367,7 +414,8 @@ def check_references(
 ) -> None:
     """Check that evidence rows and request exclusions name experts of the roster.
 
-    Rows are numbered as in the tables' files (validated tables remember their source in ``DataFrame.attrs``).
+    Rows are numbered as in the tables' files, blank rows counted (validated tables remember their source and row
+    numbers in ``DataFrame.attrs``). :func:`read_table` with ``experts=`` does the same check in its own pass.
 
     Raises
     ------
@@ -376,33 +424,46 @@ def check_references(
     """
     known = set(experts["expert_id"])
     problems: list[Problem] = []
-    if evidence is not None:
-        evidence_source = evidence.attrs.get("source", "evidence")
-        evidence_first_row = evidence.attrs.get("first_row", 1)
-        for position, expert_id in enumerate(evidence["expert_id"]):
+    for table, kind in ((evidence, "evidence"), (requests, "requests")):
+        if table is not None:
+            problems.extend(_reference_problems(table, kind, known, table.attrs.get("source", kind), _rows_of(table)))
+    if problems:
+        raise InputError(problems)
+
+
+def _rows_of(table: pd.DataFrame) -> Callable[[int], int]:
+    """Position -> the row number a user sees, from a validated table's ``attrs``."""
+    numbers = table.attrs.get("row_numbers")
+    first_row = int(table.attrs.get("first_row", 1))
+    if numbers is not None and len(numbers) == len(table):
+        return lambda position: int(numbers[position])
+    return lambda position: first_row + position
+
+
+def _reference_problems(
+    table: pd.DataFrame, kind: str, known: set[str], source: str, row_number: Callable[[int], int]
+) -> list[Problem]:
+    """Expert ids in ``table`` that are not in ``known``, one problem per row."""
+    problems: list[Problem] = []
+    if kind in ("evidence", "history"):
+        for position, expert_id in enumerate(table["expert_id"]):
             if expert_id and expert_id not in known:
                 problems.append(
                     Problem(
-                        evidence_source,
-                        evidence_first_row + position,
-                        "expert_id",
-                        f"unknown expert id {expert_id!r}: not in the roster",
+                        source, row_number(position), "expert_id", f"unknown expert id {expert_id!r}: not in the roster"
                     )
                 )
-    if requests is not None:
-        requests_source = requests.attrs.get("source", "requests")
-        requests_first_row = requests.attrs.get("first_row", 1)
-        for position, excluded in enumerate(requests["exclude_experts"]):
+    elif kind == "requests":
+        for position, excluded in enumerate(table["exclude_experts"]):
             unknown: Sequence[str] = [e for e in excluded if e not in known]
             if unknown:
                 problems.append(
                     Problem(
-                        requests_source,
-                        requests_first_row + position,
+                        source,
+                        row_number(position),
                         "exclude_experts",
                         f"unknown expert id{'s' if len(unknown) > 1 else ''} "
                         f"{', '.join(map(repr, unknown))}: not in the roster",
                     )
                 )
-    if problems:
-        raise InputError(problems)
+    return problems
