@@ -13,11 +13,12 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that need it, so --help and usage errors stay fast
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -501,6 +502,8 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
         label=args.label,
         metric=args.metric,
     )
+    import pandas as pd
+
     per_round = learning.per_round()
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(per_round.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
