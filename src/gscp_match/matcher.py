@@ -37,6 +37,7 @@ from .assign import solve
 from .cache import EmbeddingCache, encode_cached
 from .catalog import load_cases
 from .embed import Embedder, load_embedder
+from .errors import InputError
 from .explain import explain_cases, explain_experts
 from .lexical import LexicalIndex
 from .passages import explode_documents
@@ -54,10 +55,44 @@ log = logging.getLogger(__name__)
 TableLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
-def _requests_table(value: TableLike | Mapping[str, Any]) -> pd.DataFrame:
+def _table_argument(value: object, kind: str, argument: str) -> pd.DataFrame:
+    """A validated table of ``kind`` from what a caller may naturally pass: a DataFrame, a file path, one mapping
+    (one row) or a list of mappings (one row each). Anything else is a TypeError naming ``argument``."""
     if isinstance(value, Mapping):
         value = pd.DataFrame([dict(value)])
-    return as_table(value, "requests")
+    elif isinstance(value, list | tuple):
+        if not value:
+            raise InputError(f"{argument}: the list is empty; expected at least one {kind[:-1]} (a mapping)")
+        bad = next((i for i, row in enumerate(value) if not isinstance(row, Mapping)), None)
+        if bad is not None:
+            raise TypeError(
+                f"{argument}[{bad}] is {type(value[bad]).__name__}; a list of {kind} must hold one mapping "
+                "(column -> value) per row"
+            )
+        columns = list(dict.fromkeys(column for row in value for column in row))
+        value = pd.DataFrame.from_records([dict(row) for row in value], columns=columns)
+    elif not isinstance(value, pd.DataFrame | str | os.PathLike):
+        raise TypeError(
+            f"{argument} must be a DataFrame, a file path, a mapping (one row) or a list of mappings, "
+            f"got {type(value).__name__}"
+        )
+    table = as_table(value, kind)
+    if table.empty:
+        raise InputError(f"{argument}: the table has no rows; expected at least one {kind[:-1]}")
+    return table
+
+
+def _requests_table(value: object) -> pd.DataFrame:
+    return _table_argument(value, "requests", "requests")
+
+
+def _count(argument: str, value: object, least: int) -> int:
+    """An integer option: a TypeError for another type (1.5, "5", True), an InputError below ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{argument} must be an integer >= {least}, got {value!r} ({type(value).__name__})")
+    if value < least:
+        raise InputError(f"{argument} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +172,7 @@ class Matcher:
         self.cache_spec = cache
         self.aggregation = aggregation
         self.lexical = lexical
-        self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
+        self.holidays = round_plan.holiday_days(holidays)
         self.chunk_size = chunk_size
         self.show_progress = show_progress
         if scheduler is not None:
@@ -163,10 +198,10 @@ class Matcher:
 
         Embeddings are cached, so fitting again on an unchanged roster encodes nothing.
         """
-        experts_table = as_table(experts, "experts")
-        evidence_table = as_table(evidence, "evidence") if evidence is not None else None
+        experts_table = _table_argument(experts, "experts", "experts")
+        evidence_table = _table_argument(evidence, "evidence", "evidence") if evidence is not None else None
         check_references(experts=experts_table, evidence=evidence_table)
-        cases_table = as_table(cases, "cases") if cases is not None else load_cases()
+        cases_table = _table_argument(cases, "cases", "cases") if cases is not None else load_cases()
 
         self.embedder_ = load_embedder(self.embedder_spec)
         self.cache_ = _cache(self.cache_spec)
@@ -233,7 +268,9 @@ class Matcher:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
-    def scoring_inputs(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, ScoringInputs]:
+    def scoring_inputs(
+        self, requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> tuple[pd.DataFrame, ScoringInputs]:
         """The validated requests table and the scoring core's inputs against the roster."""
         self._check_fitted()
         table = _requests_table(requests)
@@ -255,16 +292,19 @@ class Matcher:
         )
         return table, inputs
 
-    def shortlist(self, requests: TableLike | Mapping[str, Any], *, k: int = 10, k_cases: int = 5) -> Shortlists:
+    def shortlist(
+        self, requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]], *, k: int = 10, k_cases: int = 5
+    ) -> Shortlists:
         """Top-``k`` experts and top-``k_cases`` Korean cases for each request, with explanations.
 
         Parameters
         ----------
-        requests : DataFrame, path, or a mapping for one request
+        requests : DataFrame, path, a mapping for one request, or a list of mappings
             Validated against the requests contract.
         k, k_cases : int
             Shortlist lengths (k_cases=0 skips cases).
         """
+        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
         table, inputs = self.scoring_inputs(requests)
         result = self._score(inputs, k)
         experts_frame = explain_experts(
@@ -283,7 +323,7 @@ class Matcher:
 
     def assign(
         self,
-        requests: TableLike | Mapping[str, Any],
+        requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
         top_m: int = 20,
         n_alternates: int = 3,
@@ -305,7 +345,7 @@ class Matcher:
 
         Parameters
         ----------
-        requests : DataFrame, path, or a mapping for one request
+        requests : DataFrame, path, a mapping for one request, or a list of mappings
         top_m : int, default 20
             Candidates per request (more: a larger, slower problem that may find a better plan).
         n_alternates : int, default 3
@@ -342,9 +382,7 @@ class Matcher:
         >>> sorted(plan.assignment["role"].unique())
         ['alternate', 'assigned']
         """
-        for name, value, least in (("top_m", top_m, 1), ("n_alternates", n_alternates, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        top_m, n_alternates = _count("top_m", top_m, 1), _count("n_alternates", n_alternates, 0)
         table, inputs = self.scoring_inputs(requests)
         # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
         candidates = self._score(inputs, max(int(top_m), int(inputs.requests.experts_needed.max(initial=1))))
