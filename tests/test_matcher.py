@@ -273,3 +273,50 @@ def test_add_bookings_reads_iso_dates_and_checks_holidays(demo, demo_plan, tmp_p
         gm.add_bookings(demo.experts, demo_plan.bookings, holidays=["2027-13-01"])
     with pytest.raises(TypeError, match="holidays must be a sequence"):
         gm.add_bookings(demo.experts, demo_plan.bookings, holidays=5)
+
+
+# -- one scoring run for the shortlists and the plan -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("k", "options"),
+    [
+        (5, {"top_m": 20, "n_alternates": 3}),
+        (30, {"top_m": 4, "n_alternates": 1}),  # the shortlist is the longer list
+        (3, {"top_m": 8, "n_alternates": 2, "method": "greedy", "korean_share": 0.5}),
+    ],
+)
+def test_shortlist_and_assign_equals_the_separate_calls(demo, k, options):
+    matcher = gm.Matcher(HashingEmbedder(64), cache=None, chunk_size=37).fit(demo.experts, evidence=demo.evidence)
+    recent = pd.Series({demo.experts["expert_id"].iat[0]: 2.0, demo.experts["expert_id"].iat[5]: 1.0})
+    options = {**options, "recent_engagements": recent, "spread_weight": 0.05}
+    result, plan = matcher.shortlist_and_assign(demo.requests, k=k, k_cases=3, **options)
+    alone = matcher.shortlist(demo.requests, k=k, k_cases=3)
+    alone_plan = matcher.assign(demo.requests, **options)
+    for name in ("experts", "cases", "filters"):
+        pd.testing.assert_frame_equal(getattr(result, name), getattr(alone, name))
+    for name in ("assignment", "unstaffed", "bookings", "filters"):
+        pd.testing.assert_frame_equal(getattr(plan, name), getattr(alone_plan, name))
+    assert plan.result.objective == alone_plan.result.objective
+
+
+def test_shortlist_and_assign_rejects_an_unknown_option(fake_matcher, demo):
+    with pytest.raises(TypeError, match="unknown assign option.*top_k.*valid: top_m"):
+        fake_matcher.shortlist_and_assign(demo.requests, top_k=3)
+
+
+def test_report_and_demo_score_the_roster_once(tmp_path, monkeypatch):
+    calls: list[int] = []
+    real_score = gm.Matcher._score
+
+    def counting(self, inputs, k):
+        calls.append(k)
+        return real_score(self, inputs, k)
+
+    monkeypatch.setattr(gm.Matcher, "_score", counting)
+    paths = gm.catalog.demo_paths()
+    common = ["--embedder", "hashing", "--cache", "none", "--quiet"]
+    files = ["--requests", str(paths["requests"]), "--experts", str(paths["experts"])]
+    assert main(["report", *files, *common, "--top", "5", "--top-m", "12", "--out", str(tmp_path / "r.html")]) == 0
+    assert calls == [12]
+    calls.clear()
+    assert main(["demo", "--embedder", "hashing", "--quiet", "--out", str(tmp_path / "demo")]) == 0
+    assert calls == [20]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -306,7 +307,9 @@ class Matcher:
         """
         k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
         table, inputs = self.scoring_inputs(requests)
-        result = self._score(inputs, k)
+        return self._shortlists(table, inputs, self._score(inputs, k), k_cases)
+
+    def _shortlists(self, table: pd.DataFrame, inputs: ScoringInputs, result: Shortlist, k_cases: int) -> Shortlists:
         experts_frame = explain_experts(
             table,
             self.experts_,
@@ -320,6 +323,54 @@ class Matcher:
         filters = _filter_table(table, result)
         cases_frame = self._shortlist_cases(table, inputs, k_cases) if k_cases > 0 else _empty_cases()
         return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
+
+    def shortlist_and_assign(
+        self,
+        requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        k: int = 10,
+        k_cases: int = 5,
+        **assign_options: Any,
+    ) -> tuple[Shortlists, RoundPlan]:
+        """:meth:`shortlist` and :meth:`assign` from one scoring run over the roster (what a round report needs).
+
+        The roster is scored once for the longer of the two candidate lists; the shortlists are its first ``k``
+        columns and the plan's candidates its first ``top_m``, so both are identical to the separate calls.
+
+        Parameters
+        ----------
+        requests : as for :meth:`shortlist`
+        k, k_cases : int
+            As for :meth:`shortlist`.
+        **assign_options
+            The options of :meth:`assign` (``top_m``, ``n_alternates``, ``method``, ...).
+
+        Returns
+        -------
+        shortlists : Shortlists
+        plan : RoundPlan
+
+        Examples
+        --------
+        >>> from gscp_match import Matcher, load_demo
+        >>> demo = load_demo()
+        >>> matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+        >>> result, plan = matcher.shortlist_and_assign(demo.requests, k=3, k_cases=2, top_m=10)
+        >>> result.experts.equals(matcher.shortlist(demo.requests, k=3, k_cases=2).experts)
+        True
+        """
+        unknown = sorted(set(assign_options) - set(_ASSIGN_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown assign option(s) {', '.join(unknown)}; valid: {', '.join(_ASSIGN_OPTIONS)}")
+        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
+        options = {**_ASSIGN_OPTIONS, **assign_options}
+        top_m = _count("top_m", options.pop("top_m"), 1)
+        options["n_alternates"] = _count("n_alternates", options["n_alternates"], 0)
+        table, inputs = self.scoring_inputs(requests)
+        width = self._candidate_count(inputs, top_m)
+        scored = self._score(inputs, max(k, width))
+        shortlists = self._shortlists(table, inputs, _first_columns(scored, k), k_cases)
+        return shortlists, self._plan(table, inputs, _first_columns(scored, width), **options)
 
     def assign(
         self,
@@ -384,8 +435,44 @@ class Matcher:
         """
         top_m, n_alternates = _count("top_m", top_m, 1), _count("n_alternates", n_alternates, 0)
         table, inputs = self.scoring_inputs(requests)
+        candidates = self._score(inputs, self._candidate_count(inputs, top_m))
+        return self._plan(
+            table,
+            inputs,
+            candidates,
+            n_alternates=n_alternates,
+            method=method,
+            require_korean=require_korean,
+            korean_share=korean_share,
+            unstaffed_penalty=unstaffed_penalty,
+            recent_engagements=recent_engagements,
+            spread_weight=spread_weight,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+        )
+
+    @staticmethod
+    def _candidate_count(inputs: ScoringInputs, top_m: int) -> int:
         # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
-        candidates = self._score(inputs, max(int(top_m), int(inputs.requests.experts_needed.max(initial=1))))
+        return max(int(top_m), int(inputs.requests.experts_needed.max(initial=1)))
+
+    def _plan(
+        self,
+        table: pd.DataFrame,
+        inputs: ScoringInputs,
+        candidates: Shortlist,
+        *,
+        n_alternates: int,
+        method: str,
+        require_korean: bool,
+        korean_share: float | None,
+        unstaffed_penalty: float,
+        recent_engagements: Mapping[str, float] | pd.Series | None,
+        spread_weight: float,
+        time_limit: float,
+        mip_rel_gap: float,
+    ) -> RoundPlan:
+        """The round plan from each request's candidates (``candidates``: top-M per request)."""
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
         recent = round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows])
@@ -489,6 +576,21 @@ class Matcher:
         if self.show_progress is not None:
             return self.show_progress
         return n > 20000 and os.environ.get("GSCP_MATCH_QUIET", "") != "1"
+
+
+#: The options of :meth:`Matcher.assign` and their defaults (for :meth:`Matcher.shortlist_and_assign`).
+_ASSIGN_OPTIONS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Matcher.assign).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+def _first_columns(result: Shortlist, k: int) -> Shortlist:
+    """The top-``k`` of a longer top-K (its first ``k`` columns: the ranking is a total order, best first)."""
+    return Shortlist(
+        experts=result.experts[:, :k], scores=result.scores[:, :k], filtered=result.filtered, eligible=result.eligible
+    )
 
 
 def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:
