@@ -372,3 +372,15 @@ def test_report_with_hangul_and_emoji_names_writes_nothing_to_stderr(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "김아라 1" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_two_outputs_to_one_file_is_an_input_error(tmp_path, capsys):
+    from gscp_match.cli import main
+
+    files = _demo_files(tmp_path)
+    out = tmp_path / "plan"
+    argv = ["assign", *_match_args(files), "--out", str(out), "--roster-out", str(out / "assignment.csv")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "assignment.csv: two outputs of one run" in err and "Traceback" not in err
+    assert _listing(out) == {}

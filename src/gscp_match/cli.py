@@ -1,7 +1,11 @@
 """Command line: ``gscp-match validate | generate | shortlist | assign | report | demo | evaluate | learn-weights``.
 
-Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
-Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
+Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error, 130 interrupted,
+143 terminated (SIGTERM is handled like Ctrl-C).
+
+Every input file is validated before anything slow starts. A command's outputs are all-or-nothing
+(:func:`gscp_match.io.staged_outputs`): written aside, then renamed into place together, so a failed or interrupted
+run leaves the previous files as they were; temporaries a killed run left are swept at the next run.
 """
 
 from __future__ import annotations

@@ -339,7 +339,7 @@ class StagedOutputs:
         target = Path(target)
         key = target.parent.absolute() / target.name
         if key in self._moves:
-            raise ValueError(f"{target} is staged twice")
+            raise InputError(f"{target}: two outputs of one run would be written to this file; give another path")
         parent = target.parent
         stage = self._stages.get(parent.absolute())
         if stage is None:
