@@ -384,3 +384,27 @@ def test_two_outputs_to_one_file_is_an_input_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "assignment.csv: two outputs of one run" in err and "Traceback" not in err
     assert _listing(out) == {}
+
+
+def test_a_progress_bar_in_a_notebook_without_ipywidgets_does_not_warn(monkeypatch, capsys):
+    """tqdm.auto warns 'IProgress not found' in a Jupyter kernel without ipywidgets; the plain bar is used there."""
+    import types
+    import warnings
+
+    from gscp_match.progress import progress_bar
+
+    class ZMQInteractiveShell:  # what get_ipython() returns in a Jupyter kernel
+        config = {"IPKernelApp": {}}
+
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=ZMQInteractiveShell))
+    monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", types.ModuleType("ipykernel.zmqshell"))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` fails
+    for name in ("tqdm.auto", "tqdm.autonotebook", "tqdm.notebook"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delenv("GSCP_MATCH_QUIET", raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress_bar(3, "scoring experts") as bar:
+            bar.update(3)
+    assert [str(w.message) for w in caught] == []
+    assert "scoring experts" in capsys.readouterr().err

@@ -351,7 +351,7 @@ def _read_inputs(args: argparse.Namespace) -> _Inputs:
         except InputError as exc:
             errors.append(exc)
         except OSError as exc:
-            errors.append(InputError(f"{exc.filename or values[0]}: {exc.strerror or exc}"))
+            errors.append(InputError(f"{exc.filename or (values[0] if values else 'input')}: {exc.strerror or exc}"))
         return None
 
     experts = attempt(read_table, args.experts, "experts")
