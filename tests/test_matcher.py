@@ -224,6 +224,7 @@ def test_bad_assign_counts_name_the_argument(fake_matcher, tmp_path):
         (5, TypeError, "holidays must be a sequence of dates.*got int"),
         ("2027-01-01", TypeError, r"wrap one date in a list: \['2027-01-01'\]"),
         ([None], gm.InputError, r"holidays\[0\]: None"),
+        (["2027-01-01", pd.NaT], gm.InputError, r"holidays\[1\]: NaT"),
     ],
 )
 def test_bad_holidays_name_the_argument(holidays, error, words):

@@ -374,20 +374,20 @@ def holiday_days(value: object, argument: str = "holidays") -> NDArray[np.int64]
         )
     days: list[int] = []
     for position, item in enumerate(value):
-        day: object = None
+        day: np.datetime64 | None = None
         if isinstance(item, str) and _ISO_DATE.fullmatch(item.strip()):
             with contextlib.suppress(ValueError):
-                day = dt.date.fromisoformat(item.strip())
-        elif isinstance(item, dt.date):
-            day = item.date() if isinstance(item, dt.datetime) else item
+                day = np.datetime64(dt.date.fromisoformat(item.strip()), "D")
+        elif isinstance(item, dt.date) and not pd.isna(item):  # pandas' NaT is a datetime too
+            day = np.datetime64(item.date() if isinstance(item, dt.datetime) else item, "D")
         elif isinstance(item, np.datetime64) and not np.isnat(item):
-            day = item
+            day = item.astype("datetime64[D]")
         elif isinstance(item, int | np.integer) and not isinstance(item, bool):
             days.append(int(item))
             continue
         if day is None:
             raise InputError(f"{argument}[{position}]: {item!r} is not a date; expected YYYY-MM-DD")
-        days.append(int(np.datetime64(day, "D").astype(np.int64)))
+        days.append(int(day.astype(np.int64)))
     return np.asarray(days, dtype=np.int64)
 
 
