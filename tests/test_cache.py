@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import pickle
+import signal
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gscp_match import cache as cache_module
 from gscp_match.cache import EmbeddingCache, encode_cached, text_key
 from gscp_match.embed import HashingEmbedder
 from gscp_match.errors import InputError
@@ -120,11 +125,76 @@ def _corrupt(kind: str, shard: Path, cache: EmbeddingCache, name: str, marker: P
         arrays["vectors"][0, 0] += 1.0
         with open(shard, "wb") as handle:
             np.savez(handle, **arrays)
+    elif kind in ("zip_of_raw_members", "zip_of_foreign_members"):
+        # A zip whose members are not .npy files: np.load hands their raw bytes back instead of arrays.
+        names = ["keys", "vectors", "meta", "embedder", "checksum"]
+        if kind == "zip_of_foreign_members":
+            names = ["readme.txt", "data.bin"]
+        shard.unlink()
+        with zipfile.ZipFile(shard, "w") as archive:
+            for member in names:
+                archive.writestr(member, b"not an npy array")
+    elif kind == "empty":
+        shard.write_bytes(b"")
+    elif kind in ("wrong_dtype", "wrong_shape"):
+        # Internally consistent (the checksum matches), but not the format's dtype or shape.
+        keys = np.frombuffer(b"".join(text_key(t) for t in TEXTS), np.uint8).reshape(-1, 16)
+        vectors = np.ones((len(TEXTS), 64), np.float64 if kind == "wrong_dtype" else np.float32)
+        if kind == "wrong_shape":
+            keys = keys.reshape(-1, 8)
+        meta = np.array([1, 64, len(TEXTS)], dtype=np.int64)
+        embedder = cache_module._name_digest(name)
+        checksum = cache_module._checksum(meta, embedder, keys, vectors)
+        with open(shard, "wb") as handle:
+            np.savez(handle, keys=keys, vectors=vectors, meta=meta, embedder=embedder, checksum=checksum)
+    elif kind == "fifo":
+        shard.unlink()
+        os.mkfifo(shard)  # opening it for reading would block until a writer came: forever
+    elif kind == "symlink":
+        target = shard.with_name("elsewhere.bin")
+        shard.rename(target)
+        shard.symlink_to(target)
     else:  # pragma: no cover
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["truncated", "garbage", "pickle", "pickle_inside_npz", "wrong_dim", "bad_checksum"])
+_BAD_SHARDS = [
+    "truncated",
+    "garbage",
+    "pickle",
+    "pickle_inside_npz",
+    "wrong_dim",
+    "bad_checksum",
+    "zip_of_raw_members",
+    "zip_of_foreign_members",
+    "empty",
+    "wrong_dtype",
+    "wrong_shape",
+    pytest.param("fifo", marks=pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")),
+    "symlink",
+]
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    """Fail (instead of hanging the suite) when the block blocks: a FIFO opened for reading waits forever."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _hung(signum, frame):
+        raise AssertionError(f"blocked for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("kind", _BAD_SHARDS)
 def test_corrupt_shard_is_ignored_and_rebuilt(tmp_path, fake_embedder, kind, caplog):
     cache = EmbeddingCache(tmp_path / "cache")
     encode_cached(fake_embedder, TEXTS, cache=cache)
@@ -133,7 +203,7 @@ def test_corrupt_shard_is_ignored_and_rebuilt(tmp_path, fake_embedder, kind, cap
     _corrupt(kind, shard, cache, fake_embedder.name, marker)
 
     counting = CountingEmbedder(fake_embedder)
-    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"):
+    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"), _deadline(20):
         out = encode_cached(counting, TEXTS, cache=cache)
     assert not marker.exists()
     assert "invalid embedding cache shard" in caplog.text
@@ -142,9 +212,39 @@ def test_corrupt_shard_is_ignored_and_rebuilt(tmp_path, fake_embedder, kind, cap
     # The bad shard is gone, a good one replaced it, and the cache now serves every text.
     shards = cache.shard_paths(fake_embedder.name)
     assert len(shards) == 1
+    assert os.path.isfile(shards[0]) and not os.path.islink(shards[0])
     counting.calls.clear()
     encode_cached(counting, TEXTS, cache=cache)
     assert counting.calls == []
+
+
+@pytest.mark.parametrize("kind", ["zip_of_raw_members", "fifo"])
+def test_bad_shard_is_discarded_on_every_later_run_too(tmp_path, fake_embedder, kind, caplog):
+    """A bad shard written between runs never breaks a run, however often it appears."""
+    if kind == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    cache = EmbeddingCache(tmp_path / "cache")
+    for _ in range(2):
+        encode_cached(fake_embedder, TEXTS, cache=cache)
+        (shard,) = cache.shard_paths(fake_embedder.name)
+        _corrupt(kind, shard, cache, fake_embedder.name, tmp_path / "marker")
+        with caplog.at_level(logging.WARNING, logger="gscp_match.cache"), _deadline(20):
+            np.testing.assert_array_equal(encode_cached(fake_embedder, TEXTS, cache=cache), fake_embedder.encode(TEXTS))
+        assert caplog.text.count("invalid embedding cache shard") >= 1
+        caplog.clear()
+
+
+def test_folder_named_like_a_shard_is_skipped(tmp_path, fake_embedder, caplog):
+    cache = EmbeddingCache(tmp_path / "cache")
+    encode_cached(fake_embedder, TEXTS, cache=cache)
+    odd = cache.folder(fake_embedder.name) / "shard-0-odd.npz"
+    odd.mkdir()
+    counting = CountingEmbedder(fake_embedder)
+    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"):
+        out = encode_cached(counting, TEXTS, cache=cache)
+    assert "not a regular file" in caplog.text
+    assert counting.calls == []  # the good shard still serves every text
+    np.testing.assert_array_equal(out, fake_embedder.encode(TEXTS))
 
 
 def test_compaction_merges_shards_without_losing_entries(tmp_path, fake_embedder):

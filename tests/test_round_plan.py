@@ -386,9 +386,8 @@ def test_add_bookings_takes_iso_holidays_and_refuses_double_bookings(demo):
 
 
 def test_recent_rounds_follow_the_numbers_in_round_names(tmp_path):
-    import argparse
-
     from gscp_match.cli import _recent
+    from gscp_match.history import read_history
 
     history = pd.DataFrame(
         {"round": ["R8", "R9", "R10", "R11"], "request_id": ["a", "b", "c", "d"], "expert_id": ["E0", "E1", "E2", "E3"],
@@ -396,7 +395,7 @@ def test_recent_rounds_follow_the_numbers_in_round_names(tmp_path):
     )  # fmt: skip
     path = tmp_path / "history.csv"
     history.to_csv(path, index=False)
-    recent = _recent(argparse.Namespace(history=str(path), recent_rounds=2))
+    recent = _recent(read_history(path), 2)
     assert sorted(recent.index) == ["E2", "E3"]
 
 

@@ -11,29 +11,69 @@ Quick start::
 
 from __future__ import annotations
 
-from .catalog import Demo, load_cases, load_demo
-from .distributed import distributed_shortlist
-from .errors import InputError, ModelNotFoundError
-from .history import read_history
-from .io import write_table
-from .learn import evaluate_rounds, learn_weights
-from .matcher import Matcher, Shortlists
-from .round_plan import RoundPlan, add_bookings
-from .scoring import COMPONENTS, FILTERS, Weights
-from .similarity import similarity
-from .store import ProfileStore, StoreError
-from .validate import read_table, validate_table
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+# Public names and the module each lives in. They are imported on first use (PEP 562), so that importing a
+# submodule, the CLI first of all, does not pull in pandas, scipy or the model stack (``gscp-match --help``).
+_EXPORTS: dict[str, str] = {
+    "Demo": "catalog",
+    "load_cases": "catalog",
+    "load_demo": "catalog",
+    "distributed_shortlist": "distributed",
+    "InputError": "errors",
+    "ModelNotFoundError": "errors",
+    "read_history": "history",
+    "write_table": "io",
+    "evaluate_rounds": "learn",
+    "learn_weights": "learn",
+    "Matcher": "matcher",
+    "Shortlists": "matcher",
+    "RoundPlan": "round_plan",
+    "add_bookings": "round_plan",
+    "COMPONENTS": "scoring",
+    "FILTERS": "scoring",
+    "Weights": "scoring",
+    "similarity": "similarity",
+    "ProfileStore": "store",
+    "StoreError": "store",
+    "read_table": "validate",
+    "validate_table": "validate",
+    "write_report": "report",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .catalog import Demo, load_cases, load_demo
+    from .distributed import distributed_shortlist
+    from .errors import InputError, ModelNotFoundError
+    from .history import read_history
+    from .io import write_table
+    from .learn import evaluate_rounds, learn_weights
+    from .matcher import Matcher, Shortlists
+    from .report import write_report
+    from .round_plan import RoundPlan, add_bookings
+    from .scoring import COMPONENTS, FILTERS, Weights
+    from .similarity import similarity
+    from .store import ProfileStore, StoreError
+    from .validate import read_table, validate_table
+
 
 def __getattr__(name: str) -> object:
-    # The report pulls in matplotlib; load it only when asked for.
-    if name == "write_report":
-        from .report import write_report
+    module = _EXPORTS.get(name)
+    if module is None:
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f".{name}", __name__)  # gm.catalog, as when __init__ imported it
+        raise AttributeError(f"module 'gscp_match' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
-        return write_report
-    raise AttributeError(f"module 'gscp_match' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
 
 
 __all__ = [

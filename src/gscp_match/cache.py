@@ -13,8 +13,9 @@ Shards are written once, atomically (temporary file in the same folder, fsync, `
 modified: adding vectors writes a *new* shard, so writers never race on a read-modify-write. When a folder
 holds more than ``max_shards`` shards, :meth:`EmbeddingCache.compact` merges them into one new shard and only
 then deletes the merged ones; readers tolerate a shard vanishing between listing and reading. A shard that
-fails any check (cannot be read, wrong dtype, shape, dimension, embedder or checksum) is logged, deleted and
-never trusted.
+fails any check (not a regular file, cannot be read, a zip member that is not an ``.npy`` array, wrong dtype,
+shape, dimension, embedder or checksum) is logged, deleted and never trusted. Only regular files are opened, and
+never with a blocking open, so a FIFO named like a shard cannot hang a run.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +50,7 @@ CACHE_ENV_VAR = "GSCP_MATCH_CACHE"
 _FORMAT_VERSION = 1
 _KEY_BYTES = 16
 _SHARD_GLOB = "shard-*.npz"
+_SHARD_ARRAYS = ("keys", "vectors", "meta", "embedder", "checksum")
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_SECONDS = 3600.0
 
@@ -137,21 +139,23 @@ class EmbeddingCache:
     ) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
         try:
             # Open the file ourselves: np.load leaks its handle when it rejects a non-npz file.
-            with open(path, "rb") as handle:
+            with _open_regular(path) as handle:
                 data = np.load(handle, allow_pickle=False)
                 if not isinstance(data, np.lib.npyio.NpzFile):
                     raise _BadShard("not an .npz archive")
                 with data:
-                    if set(data.files) != {"keys", "vectors", "meta", "embedder", "checksum"}:
+                    if set(data.files) != set(_SHARD_ARRAYS):
                         raise _BadShard(f"unexpected arrays {sorted(data.files)}")
-                    keys, vectors = data["keys"], data["vectors"]
-                    meta, embedder, checksum = data["meta"], data["embedder"], data["checksum"]
-        except FileNotFoundError:
+                    arrays = [data[array_name] for array_name in _SHARD_ARRAYS]
+        except (FileNotFoundError, _BadShard):
             raise
-        except _BadShard:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a foreign or damaged file makes numpy raise
             raise _BadShard(f"{type(exc).__name__}: {exc}") from exc
+        for array_name, array in zip(_SHARD_ARRAYS, arrays, strict=True):
+            # A zip member not written by np.save (no .npy header) comes back as bytes, not as an array.
+            if not isinstance(array, np.ndarray):
+                raise _BadShard(f"member {array_name!r} is {type(array).__name__}, not a .npy array")
+        keys, vectors, meta, embedder, checksum = arrays
         if meta.dtype != np.int64 or meta.shape != (3,) or meta[0] != _FORMAT_VERSION:
             raise _BadShard("bad meta")
         d, n = int(meta[1]), int(meta[2])
@@ -178,7 +182,7 @@ class EmbeddingCache:
             except _BadShard as exc:
                 logger.warning("ignoring and deleting invalid embedding cache shard %s: %s", path, exc)
                 with contextlib.suppress(OSError):
-                    path.unlink()
+                    path.unlink()  # a folder named like a shard stays (and is skipped with this warning)
                 continue
             yield path, keys, vectors
 
@@ -301,6 +305,30 @@ class EmbeddingCache:
             with contextlib.suppress(OSError):
                 if tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file; anything else (a FIFO, a device, a folder, a
+    symlink) is a bad shard. The open never blocks: a FIFO that appears between the check and the open is
+    opened non-blocking and rejected by ``fstat``."""
+    mode = os.lstat(path).st_mode  # FileNotFoundError: the shard vanished, which the caller tolerates
+    if not stat.S_ISREG(mode):
+        raise _BadShard(f"not a regular file (mode {stat.filemode(mode)})")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # ELOOP: replaced by a symlink since the check
+        raise _BadShard(f"cannot be opened: {exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _BadShard(f"not a regular file (mode {stat.filemode(mode)})")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:

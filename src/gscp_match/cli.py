@@ -1,23 +1,33 @@
 """Command line: ``gscp-match validate | generate | shortlist | assign | report | demo | evaluate | learn-weights``.
 
-Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error.
-Outputs are written atomically (temporary file, then rename), so a failed run leaves no half-written file.
+Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr), 2 usage error, 130 interrupted,
+143 terminated (SIGTERM is handled like Ctrl-C).
+
+Every input file is validated before anything slow starts. A command's outputs are all-or-nothing
+(:func:`gscp_match.io.staged_outputs`): written aside, then renamed into place together, so a failed or interrupted
+run leaves the previous files as they were; temporaries a killed run left are swept at the next run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that need it, so --help and usage errors stay fast
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -331,13 +341,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise _Usage("--experts and --requests must be >= 1")
     tables = generate_round(args.experts, args.requests, seed=args.seed)
     out = Path(args.out)
+    with _outputs() as outputs:
+        for kind, frame in tables.items():
+            _write(frame, outputs.path(out / f"{kind}.{args.format}"))
     for kind, frame in tables.items():
-        path = _write(frame, out / f"{kind}.{args.format}")
-        print(f"wrote {path} ({len(frame)} rows, synthetic)")
+        print(f"wrote {out / f'{kind}.{args.format}'} ({len(frame)} rows, synthetic)")
     return EXIT_OK
 
 
-def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to keep --help fast
+def _matcher(args: argparse.Namespace, weights: Any = None):  # noqa: ANN202 - imported lazily to keep --help fast
     from .matcher import Matcher
 
     cache = None if str(args.cache).lower() == "none" else args.cache
@@ -351,7 +363,7 @@ def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to kee
             raise _Usage(str(exc)) from None
     return Matcher(
         args.embedder,
-        weights=args.weights,
+        weights=weights if weights is not None else args.weights,
         cache=cache,
         aggregation=getattr(args, "aggregation", None),
         normalize=getattr(args, "normalize", None),
@@ -364,19 +376,83 @@ def _matcher(args: argparse.Namespace):  # noqa: ANN202 - imported lazily to kee
 def _cmd_shortlist(args: argparse.Namespace) -> int:
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
-    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _shortlist(matcher, args.requests, args, Path(args.out), args.format)[1]:
+    inputs = _read_inputs(args)
+    matcher = _fit(args, inputs)
+    result = matcher.shortlist(inputs.requests, k=args.top, k_cases=args.top_cases)
+    with _outputs() as outputs:
+        written = _write_shortlists(result, Path(args.out), args.format, outputs)
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def _shortlist(matcher, requests, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
-    result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
-    return result, [
-        _write(result.experts, out / f"expert_shortlist.{fmt}"),
-        _write(result.cases, out / f"case_shortlist.{fmt}"),
-        _write(result.filters, out / f"filters.{fmt}"),
-    ]
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """Every input file of a matching command, read and validated (and cross-checked) before anything slow."""
+
+    requests: pd.DataFrame
+    experts: pd.DataFrame
+    evidence: pd.DataFrame | None
+    cases: pd.DataFrame | None
+    recent: pd.Series | None  # selections per expert in the recent rounds of --history
+    weights: Any  # Weights from --weights, or None for the shipped ones
+
+
+class _InputProblems(InputError):
+    """The problems of several input files, each file's lines as its own InputError gives them."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        ValueError.__init__(self, "\n".join(line for error in errors for line in error.lines))
+        self.problems = [problem for error in errors for problem in error.problems]
+
+
+def _read_inputs(args: argparse.Namespace) -> _Inputs:
+    """Read and validate requests, roster, evidence, cases, history and weights, and the references between them,
+    before any model is loaded or any text encoded. Every problem of every file is raised at once."""
+    from .scoring import Weights
+    from .validate import check_references, read_table
+
+    errors: list[InputError] = []
+
+    def attempt(read, *values):  # noqa: ANN001, ANN202
+        try:
+            return read(*values)
+        except InputError as exc:
+            errors.append(exc)
+        except OSError as exc:
+            errors.append(InputError(f"{exc.filename or (values[0] if values else 'input')}: {exc.strerror or exc}"))
+        return None
+
+    experts = attempt(read_table, args.experts, "experts")
+    evidence = attempt(read_table, args.evidence, "evidence") if args.evidence else None
+    cases = attempt(read_table, args.cases, "cases") if getattr(args, "cases", None) else None
+    requests = attempt(read_table, args.requests, "requests")
+    history = attempt(read_table, args.history, "history") if getattr(args, "history", None) else None
+    weights = attempt(Weights.from_file, args.weights) if args.weights else None
+    if experts is not None and (evidence is not None or requests is not None):
+        attempt(lambda: check_references(experts=experts, evidence=evidence, requests=requests))
+    if errors:
+        raise _InputProblems(errors)
+    recent = _recent(history, args.recent_rounds) if history is not None else None
+    return _Inputs(requests, experts, evidence, cases, recent, weights)
+
+
+def _fit(args: argparse.Namespace, inputs: _Inputs):  # noqa: ANN202
+    return _matcher(args, inputs.weights).fit(inputs.experts, evidence=inputs.evidence, cases=inputs.cases)
+
+
+def _outputs():  # noqa: ANN202
+    """All-or-nothing outputs for a command (:func:`gscp_match.io.staged_outputs`)."""
+    from .io import staged_outputs
+
+    return staged_outputs()
+
+
+def _write_shortlists(result, out: Path, fmt: str, outputs) -> list[Path]:  # noqa: ANN001
+    targets = [out / f"{name}.{fmt}" for name in ("expert_shortlist", "case_shortlist", "filters")]
+    for frame, target in zip((result.experts, result.cases, result.filters), targets, strict=True):
+        _write(frame, outputs.path(target))
+    return targets
 
 
 def _check_assign_args(args: argparse.Namespace) -> None:
@@ -399,20 +475,17 @@ def _check_assign_args(args: argparse.Namespace) -> None:
             raise _Usage(f"--roster-out: {exc}") from None
 
 
-def _plan(matcher, requests, args: argparse.Namespace):  # noqa: ANN001, ANN202
-    plan = matcher.assign(
-        requests,
-        top_m=args.top_m,
-        n_alternates=args.alternates,
-        method=args.method,
-        require_korean=not args.no_korean_rule,
-        korean_share=args.korean_share,
-        time_limit=args.time_limit,
-        recent_engagements=_recent(args),
-        spread_weight=args.spread_weight,
-    )
-    print(f"plan: {plan.summary()}")
-    return plan
+def _assign_options(args: argparse.Namespace, inputs: _Inputs) -> dict[str, Any]:
+    return {
+        "top_m": args.top_m,
+        "n_alternates": args.alternates,
+        "method": args.method,
+        "require_korean": not args.no_korean_rule,
+        "korean_share": args.korean_share,
+        "time_limit": args.time_limit,
+        "recent_engagements": inputs.recent,
+        "spread_weight": args.spread_weight,
+    }
 
 
 def _natural(name: str) -> list[tuple[int, int | str]]:
@@ -420,46 +493,51 @@ def _natural(name: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|\D+", str(name))]
 
 
-def _recent(args: argparse.Namespace) -> pd.Series | None:
-    """Selections per expert in the last ``--recent-rounds`` rounds of ``--history`` (rounds in natural order)."""
-    if not getattr(args, "history", None):
-        return None
-    from .history import read_history
-
-    history = read_history(args.history)
-    recent = sorted(history["round"].unique(), key=_natural)[-args.recent_rounds :]
+def _recent(history: pd.DataFrame, recent_rounds: int) -> pd.Series:
+    """Selections per expert in the last ``recent_rounds`` rounds of a history (rounds in natural order)."""
+    recent = sorted(history["round"].unique(), key=_natural)[-recent_rounds:]
     chosen = history[history["round"].isin(recent) & history["selected"]]
     return chosen.groupby("expert_id").size().astype(float)
 
 
-def _assign(matcher, requests, args: argparse.Namespace, out: Path, fmt: str) -> tuple[Any, list[Path]]:  # noqa: ANN001
-    plan = _plan(matcher, requests, args)
-    written = [
-        _write(plan.assignment, out / f"assignment.{fmt}"),
-        _write(plan.unstaffed, out / f"unstaffed.{fmt}"),
-        _write(plan.bookings, out / f"bookings.{fmt}"),
-    ]
+def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, inputs: _Inputs, matcher) -> list[Path]:  # noqa: ANN001
+    targets = [out / f"{name}.{fmt}" for name in ("assignment", "unstaffed", "bookings")]
+    for frame, target in zip((plan.assignment, plan.unstaffed, plan.bookings), targets, strict=True):
+        _write(frame, outputs.path(target))
     roster_out = getattr(args, "roster_out", None)
     if roster_out:
         from .round_plan import add_bookings
-        from .validate import read_table
 
-        roster = add_bookings(read_table(args.experts, "experts"), plan.bookings, holidays=matcher.holidays)
-        written.append(_write(roster, Path(roster_out)))
-    return plan, written
+        roster = add_bookings(inputs.experts, plan.bookings, holidays=matcher.holidays)
+        targets.append(Path(roster_out))
+        _write(roster, outputs.path(roster_out))
+    return targets
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
     _check_assign_args(args)
-    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _assign(matcher, args.requests, args, Path(args.out), args.format)[1]:
+    inputs = _read_inputs(args)
+    matcher = _fit(args, inputs)
+    plan = matcher.assign(inputs.requests, **_assign_options(args, inputs))
+    print(f"plan: {plan.summary()}")
+    with _outputs() as outputs:
+        written = _write_plan(plan, Path(args.out), args.format, outputs, args, inputs, matcher)
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
 
+def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace):  # noqa: ANN001, ANN202
+    """Shortlists and the round plan from one scoring run (report, demo)."""
+    result, plan = matcher.shortlist_and_assign(
+        inputs.requests, k=args.top, k_cases=args.top_cases, **_assign_options(args, inputs)
+    )
+    print(f"plan: {plan.summary()}")
+    return result, plan
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import report_format
-    from .validate import read_table
 
     try:
         report_format(args.out)
@@ -468,12 +546,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
     _check_assign_args(args)
-    matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    requests = read_table(args.requests, "requests")
-    result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
-    plan = _plan(matcher, requests, args)
-    path = _report(args.out, requests, matcher, result, plan, title=args.title)
-    print(f"wrote {path}")
+    inputs = _read_inputs(args)
+    matcher = _fit(args, inputs)
+    result, plan = _shortlist_and_plan(matcher, inputs, args)
+    with _outputs() as outputs:
+        _report(outputs.path(args.out), inputs.requests, matcher, result, plan, title=args.title)
+    print(f"wrote {Path(args.out)}")
     return EXIT_OK
 
 
@@ -509,15 +587,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     ns = _parser().parse_args(demo_argv)
     ns.quiet = args.quiet
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
-    from .validate import read_table
-
-    matcher = _matcher(ns).fit(ns.experts, evidence=ns.evidence)
+    inputs = _read_inputs(ns)
+    matcher = _fit(ns, inputs)
     out = Path(args.out)
-    requests = read_table(ns.requests, "requests")
-    result, written = _shortlist(matcher, requests, ns, out, "csv")
-    plan, plan_files = _assign(matcher, requests, ns, out, "csv")
-    report = _report(ns.out, requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
-    for path in [*written, *plan_files, report]:
+    result, plan = _shortlist_and_plan(matcher, inputs, ns)
+    with _outputs() as outputs:
+        written = _write_shortlists(result, out, "csv", outputs)
+        written += _write_plan(plan, out, "csv", outputs, ns, inputs, matcher)
+        _report(outputs.path(ns.out), inputs.requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
+    for path in [*written, Path(ns.out)]:
         print(f"wrote {path}")
     print(f"done: results in {out.resolve()}")
     return EXIT_OK
@@ -584,6 +662,8 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
         label=args.label,
         metric=args.metric,
     )
+    import pandas as pd
+
     per_round = learning.per_round()
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(per_round.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -599,14 +679,87 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
     verdict = "beat" if learning.beats_reference else "do NOT beat"
     print(f"learned weights {verdict} the reference weights on held-out rounds ({learning.metric})")
     data = {"history": str(args.history), "requests": str(args.requests), "experts": str(args.experts)}
-    print(f"wrote {save_weights(learning, args.out, data=data)}")
+    with _outputs() as outputs:
+        save_weights(learning, outputs.path(args.out), data=data)
+        if args.per_round:
+            _write(per_round, outputs.path(args.per_round))
+    print(f"wrote {Path(args.out)}")
     if args.per_round:
-        print(f"wrote {_write(per_round, Path(args.per_round))}")
+        print(f"wrote {Path(args.per_round)}")
     return EXIT_OK
 
 
 class _Usage(Exception):
     """A usage error found after parsing."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt, so every temporary file and staging folder is removed."""
+
+
+#: Exit codes of an interrupted run, as a shell reports a process killed by the signal (128 + its number).
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+#: Commands whose --out is a folder (the others write --out as one file).
+_FOLDER_OUTPUTS = frozenset({"generate", "shortlist", "assign", "demo"})
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM (timeout, batch schedulers, containers) raises :class:`_Terminated`."""
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up run to its end
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sweep_temporaries(args: argparse.Namespace) -> None:
+    """Remove the temporary files that an earlier, killed run of a command left in this command's output folders."""
+    folders: set[Path] = set()
+    for attribute in ("out", "roster_out", "per_round"):
+        value = getattr(args, attribute, None)
+        if value:
+            path = Path(value)
+            folders.add(path if attribute == "out" and args.command in _FOLDER_OUTPUTS else path.parent)
+    if not folders:
+        return
+    from ._tempfiles import sweep_stale_temporaries
+
+    for folder in sorted(folders):
+        for path in sweep_stale_temporaries(folder):
+            logging.getLogger("gscp_match").info("removed %s, left by an interrupted run", path)
+
+
+@contextlib.contextmanager
+def _third_party_warnings_quiet() -> Iterator[None]:
+    """Hide the third-party warnings a user can do nothing about; the library's own warnings still show.
+
+    Each filter is narrow (a message and a category): matplotlib substitutes a box for a character its font lacks
+    (a Hangul name in a chart) and says so once per glyph and figure; its constrained layout gives up quietly on a
+    figure too small for its labels and says so.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r".*constrained_layout not applied", category=UserWarning)
+        yield
+
+
+def _configure_logging() -> None:
+    """The library's warnings on stderr, one line each; other loggers only from ERROR (their warnings, such as
+    matplotlib's glyph substitutions, are nothing a user of this command can act on). A no-op when the process
+    already configured logging (an embedding application, pytest)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(lambda record: record.name.split(".")[0] == "gscp_match" or record.levelno >= logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -618,9 +771,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if getattr(args, "quiet", False):
         os.environ["GSCP_MATCH_QUIET"] = "1"
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _configure_logging()
     try:
-        return int(args.run(args))
+        with _terminate_like_interrupt(), _third_party_warnings_quiet():
+            _sweep_temporaries(args)
+            return int(args.run(args))
     except _Usage as exc:
         print(f"gscp-match {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -632,8 +787,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("interrupted: no output was changed unless listed as written above", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        print("terminated (SIGTERM): no output was changed unless listed as written above", file=sys.stderr)
+        return EXIT_TERMINATED
 
 
 if __name__ == "__main__":  # pragma: no cover

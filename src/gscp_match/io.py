@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._tempfiles import STAGE_PREFIX, TMP_MARK, sweep_stale_temporaries
 from .errors import InputError, Problem
 from .schema import cell_text, clean_text
 
@@ -44,6 +46,9 @@ __all__ = [
     "read_raw",
     "write_table",
     "atomic_path",
+    "staged_outputs",
+    "StagedOutputs",
+    "sweep_stale_temporaries",
     "FORMATS",
     "FORMULA_TRIGGERS",
     "format_of",
@@ -583,6 +588,9 @@ def _umask() -> int:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
 
+    The temporary file is hidden and carries this process's id (``.out.txt.gscp-<pid>-<random>.tmp.txt``), so a
+    later run can tell one left by a killed process (:func:`sweep_stale_temporaries`).
+
     >>> import tempfile, pathlib
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
     >>> with atomic_path(target) as tmp:
@@ -592,7 +600,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}{TMP_MARK}{os.getpid()}-", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     # mkstemp makes the file private (0600); give it the mode a plain open() would, as the user's umask says.
     os.chmod(tmp_name, 0o666 & ~_umask())
@@ -604,6 +614,100 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+class StagedOutputs:
+    """Several output files written aside, then moved into place together (see :func:`staged_outputs`)."""
+
+    def __init__(self) -> None:
+        self._stages: dict[Path, Path] = {}
+        self._moves: dict[Path, Path] = {}
+
+    def path(self, target: str | os.PathLike[str]) -> Path:
+        """Where to write ``target`` for now: a file of the same name in a hidden folder beside it."""
+        target = Path(target)
+        key = target.parent.absolute() / target.name
+        if key in self._moves:
+            raise InputError(f"{target}: two outputs of one run would be written to this file; give another path")
+        parent = target.parent
+        stage = self._stages.get(parent.absolute())
+        if stage is None:
+            parent.mkdir(parents=True, exist_ok=True)
+            stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=parent))
+            self._stages[parent.absolute()] = stage
+        staged = stage / target.name
+        self._moves[key] = staged
+        return staged
+
+    def commit(self) -> None:
+        """Rename every staged file over its target (quick renames in the same folder); signals wait till done."""
+        missing = [str(staged) for staged in self._moves.values() if not staged.exists()]
+        if missing:
+            raise RuntimeError(f"staged outputs were never written: {', '.join(missing)}")
+        with _signals_held():
+            for target, staged in self._moves.items():
+                os.replace(staged, target)
+        for parent in self._stages:
+            _fsync_folder(parent)
+
+    def discard(self) -> None:
+        """Remove the staging folders and whatever is still in them."""
+        for stage in self._stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+        self._stages.clear()
+
+
+@contextlib.contextmanager
+def staged_outputs() -> Iterator[StagedOutputs]:
+    """All-or-nothing outputs: write each file to ``outputs.path(target)``; when the block ends normally they are
+    all renamed into place, when it raises (or the process is interrupted) none is, and nothing is left behind.
+
+    A reader sees the old files until the final renames, which take microseconds per file.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with staged_outputs() as outputs:
+    ...     for name in ("a.txt", "b.txt"):
+    ...         _ = outputs.path(out / name).write_text(name)
+    ...     sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    []
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.txt', 'b.txt']
+    """
+    outputs = StagedOutputs()
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        outputs.discard()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (they arrive when the block ends), so a rename sequence is not cut short."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, getattr(signal, "SIGTERM", signal.SIGINT)}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "data") -> Path:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -71,10 +72,44 @@ log = logging.getLogger(__name__)
 TableLike: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
-def _requests_table(value: TableLike | Mapping[str, Any]) -> pd.DataFrame:
+def _table_argument(value: object, kind: str, argument: str) -> pd.DataFrame:
+    """A validated table of ``kind`` from what a caller may naturally pass: a DataFrame, a file path, one mapping
+    (one row) or a list of mappings (one row each). Anything else is a TypeError naming ``argument``."""
     if isinstance(value, Mapping):
         value = pd.DataFrame([dict(value)])
-    return as_table(value, "requests")
+    elif isinstance(value, list | tuple):
+        if not value:
+            raise InputError(f"{argument}: the list is empty; expected at least one {kind[:-1]} (a mapping)")
+        bad = next((i for i, row in enumerate(value) if not isinstance(row, Mapping)), None)
+        if bad is not None:
+            raise TypeError(
+                f"{argument}[{bad}] is {type(value[bad]).__name__}; a list of {kind} must hold one mapping "
+                "(column -> value) per row"
+            )
+        columns = list(dict.fromkeys(column for row in value for column in row))
+        value = pd.DataFrame.from_records([dict(row) for row in value], columns=columns)
+    elif not isinstance(value, pd.DataFrame | str | os.PathLike):
+        raise TypeError(
+            f"{argument} must be a DataFrame, a file path, a mapping (one row) or a list of mappings, "
+            f"got {type(value).__name__}"
+        )
+    table = as_table(value, kind)
+    if table.empty:
+        raise InputError(f"{argument}: the table has no rows; expected at least one {kind[:-1]}")
+    return table
+
+
+def _requests_table(value: object) -> pd.DataFrame:
+    return _table_argument(value, "requests", "requests")
+
+
+def _count(argument: str, value: object, least: int) -> int:
+    """An integer option: a TypeError for another type (1.5, "5", True), an InputError below ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{argument} must be an integer >= {least}, got {value!r} ({type(value).__name__})")
+    if value < least:
+        raise InputError(f"{argument} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +232,7 @@ class Matcher:
         self.multilingual = multilingual
         self.passage_tokens = None if passage_tokens is None else int(passage_tokens)
         self.lexical = lexical
-        self.holidays = np.asarray(holidays, dtype="datetime64[D]").astype(np.int64)
+        self.holidays = round_plan.holiday_days(holidays)
         self.chunk_size = chunk_size
         self.show_progress = show_progress
         if scheduler is not None:
@@ -223,10 +258,10 @@ class Matcher:
 
         Embeddings are cached, so fitting again on an unchanged roster encodes nothing.
         """
-        experts_table = as_table(experts, "experts")
-        evidence_table = as_table(evidence, "evidence") if evidence is not None else None
+        experts_table = _table_argument(experts, "experts", "experts")
+        evidence_table = _table_argument(evidence, "evidence", "evidence") if evidence is not None else None
         check_references(experts=experts_table, evidence=evidence_table)
-        cases_table = as_table(cases, "cases") if cases is not None else load_cases()
+        cases_table = _table_argument(cases, "cases", "cases") if cases is not None else load_cases()
 
         self.embedder_ = load_embedder(self.embedder_spec)
         self.cache_ = _cache(self.cache_spec)
@@ -334,7 +369,9 @@ class Matcher:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
-    def scoring_inputs(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, ScoringInputs]:
+    def scoring_inputs(
+        self, requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> tuple[pd.DataFrame, ScoringInputs]:
         """The validated requests table and the scoring core's inputs against the roster."""
         table, req, side = self._request_side(requests)
         return table, self._inputs("experts", req, side)
@@ -426,19 +463,32 @@ class Matcher:
             aggregation=aggregation,
         )
 
-    def shortlist(self, requests: TableLike | Mapping[str, Any], *, k: int = 10, k_cases: int = 5) -> Shortlists:
+    def shortlist(
+        self, requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]], *, k: int = 10, k_cases: int = 5
+    ) -> Shortlists:
         """Top-``k`` experts and top-``k_cases`` Korean cases for each request, with explanations.
 
         Parameters
         ----------
-        requests : DataFrame, path, or a mapping for one request
+        requests : DataFrame, path, a mapping for one request, or a list of mappings
             Validated against the requests contract.
         k, k_cases : int
             Shortlist lengths (k_cases=0 skips cases).
         """
+        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
         table, req, side = self._request_side(requests)
         inputs = self._inputs("experts", req, side)
-        result = self._score(inputs, k)
+        return self._shortlists(table, req, side, inputs, self._score(inputs, k), k_cases)
+
+    def _shortlists(
+        self,
+        table: pd.DataFrame,
+        req: RequestArrays,
+        side: _Requests,
+        inputs: ScoringInputs,
+        result: Shortlist,
+        k_cases: int,
+    ) -> Shortlists:
         experts_frame = explain_experts(
             table,
             self.experts_,
@@ -458,9 +508,58 @@ class Matcher:
         cases_frame = self._shortlist_cases(table, req, side, k_cases) if k_cases > 0 else _empty_cases()
         return Shortlists(experts=experts_frame, cases=cases_frame, filters=filters)
 
+    def shortlist_and_assign(
+        self,
+        requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        k: int = 10,
+        k_cases: int = 5,
+        **assign_options: Any,
+    ) -> tuple[Shortlists, RoundPlan]:
+        """:meth:`shortlist` and :meth:`assign` from one scoring run over the roster (what a round report needs).
+
+        The roster is scored once for the longer of the two candidate lists; the shortlists are its first ``k``
+        columns and the plan's candidates its first ``top_m``, so both are identical to the separate calls.
+
+        Parameters
+        ----------
+        requests : as for :meth:`shortlist`
+        k, k_cases : int
+            As for :meth:`shortlist`.
+        **assign_options
+            The options of :meth:`assign` (``top_m``, ``n_alternates``, ``method``, ...).
+
+        Returns
+        -------
+        shortlists : Shortlists
+        plan : RoundPlan
+
+        Examples
+        --------
+        >>> from gscp_match import Matcher, load_demo
+        >>> demo = load_demo()
+        >>> matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+        >>> result, plan = matcher.shortlist_and_assign(demo.requests, k=3, k_cases=2, top_m=10)
+        >>> result.experts.equals(matcher.shortlist(demo.requests, k=3, k_cases=2).experts)
+        True
+        """
+        unknown = sorted(set(assign_options) - set(_ASSIGN_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown assign option(s) {', '.join(unknown)}; valid: {', '.join(_ASSIGN_OPTIONS)}")
+        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
+        options = {**_ASSIGN_OPTIONS, **assign_options}
+        top_m = _count("top_m", options.pop("top_m"), 1)
+        options["n_alternates"] = _count("n_alternates", options["n_alternates"], 0)
+        table, req, side = self._request_side(requests)
+        inputs = self._inputs("experts", req, side)
+        width = self._candidate_count(inputs, top_m)
+        scored = self._score(inputs, max(k, width))
+        shortlists = self._shortlists(table, req, side, inputs, _first_columns(scored, k), k_cases)
+        return shortlists, self._plan(table, inputs, _first_columns(scored, width), **options)
+
     def assign(
         self,
-        requests: TableLike | Mapping[str, Any],
+        requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
         top_m: int = 20,
         n_alternates: int = 3,
@@ -482,7 +581,7 @@ class Matcher:
 
         Parameters
         ----------
-        requests : DataFrame, path, or a mapping for one request
+        requests : DataFrame, path, a mapping for one request, or a list of mappings
         top_m : int, default 20
             Candidates per request (more: a larger, slower problem that may find a better plan).
         n_alternates : int, default 3
@@ -519,12 +618,46 @@ class Matcher:
         >>> sorted(plan.assignment["role"].unique())
         ['alternate', 'assigned']
         """
-        for name, value, least in (("top_m", top_m, 1), ("n_alternates", n_alternates, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        top_m, n_alternates = _count("top_m", top_m, 1), _count("n_alternates", n_alternates, 0)
         table, inputs = self.scoring_inputs(requests)
+        candidates = self._score(inputs, self._candidate_count(inputs, top_m))
+        return self._plan(
+            table,
+            inputs,
+            candidates,
+            n_alternates=n_alternates,
+            method=method,
+            require_korean=require_korean,
+            korean_share=korean_share,
+            unstaffed_penalty=unstaffed_penalty,
+            recent_engagements=recent_engagements,
+            spread_weight=spread_weight,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+        )
+
+    @staticmethod
+    def _candidate_count(inputs: ScoringInputs, top_m: int) -> int:
         # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
-        candidates = self._score(inputs, max(int(top_m), int(inputs.requests.experts_needed.max(initial=1))))
+        return max(int(top_m), int(inputs.requests.experts_needed.max(initial=1)))
+
+    def _plan(
+        self,
+        table: pd.DataFrame,
+        inputs: ScoringInputs,
+        candidates: Shortlist,
+        *,
+        n_alternates: int,
+        method: str,
+        require_korean: bool,
+        korean_share: float | None,
+        unstaffed_penalty: float,
+        recent_engagements: Mapping[str, float] | pd.Series | None,
+        spread_weight: float,
+        time_limit: float,
+        mip_rel_gap: float,
+    ) -> RoundPlan:
+        """The round plan from each request's candidates (``candidates``: top-M per request)."""
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
         recent = round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows])
@@ -648,6 +781,21 @@ class _Requests:
 
 def _bias_or_none(matrix: sp.csr_matrix | None) -> sp.csr_matrix | None:
     return None if matrix is None else with_bias_column(matrix, 1.0)
+
+
+#: The options of :meth:`Matcher.assign` and their defaults (for :meth:`Matcher.shortlist_and_assign`).
+_ASSIGN_OPTIONS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Matcher.assign).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+def _first_columns(result: Shortlist, k: int) -> Shortlist:
+    """The top-``k`` of a longer top-K (its first ``k`` columns: the ranking is a total order, best first)."""
+    return Shortlist(
+        experts=result.experts[:, :k], scores=result.scores[:, :k], filtered=result.filtered, eligible=result.eligible
+    )
 
 
 def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:

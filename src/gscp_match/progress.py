@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -30,7 +31,22 @@ def progress_bar(total: int, description: str, *, enabled: bool = True) -> Itera
     if not enabled or quiet():
         yield _NoBar()
         return
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, desc=description, unit="", leave=False) as bar:
+    with _tqdm()(total=total, desc=description, unit="", leave=False) as bar:
         yield bar
+
+
+def _tqdm() -> type:
+    """tqdm's notebook bar inside IPython when ipywidgets can draw it, else the plain one: ``tqdm.auto`` warns
+    ("IProgress not found") in a notebook without ipywidgets, and its notebook check costs an import in a terminal."""
+    if "IPython" in sys.modules:
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            from tqdm.auto import tqdm as notebook_or_plain
+
+            return notebook_or_plain
+    from tqdm.std import tqdm
+
+    return tqdm

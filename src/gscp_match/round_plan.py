@@ -17,7 +17,10 @@ dates, and explains every row in words:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -341,6 +344,86 @@ def unstaffed_table(
     return pd.DataFrame(rows, columns=list(UNSTAFFED_COLUMNS))
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def holiday_days(value: object, argument: str = "holidays") -> NDArray[np.int64]:
+    """Holidays as int64 day numbers (days since 1970-01-01), from what a caller may pass.
+
+    Accepted: ``None`` or an empty sequence (no holidays); a sequence of ISO dates (``"2027-01-01"``),
+    ``datetime.date``/``datetime``/``pandas.Timestamp`` or ``numpy.datetime64`` values; an array of ``datetime64``
+    or of int day numbers. A single string or a number is a TypeError; a value that is no date is an
+    InputError naming its position.
+
+    >>> holiday_days(["2027-01-01", "2027-03-01"]).tolist()
+    [20819, 20878]
+    """
+    if value is None:
+        return np.zeros(0, dtype=np.int64)
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuM":
+        if value.dtype.kind == "M":
+            if np.isnat(value).any():
+                raise InputError(f"{argument}[{int(np.flatnonzero(np.isnat(value))[0])}]: NaT is not a date")
+            return value.astype("datetime64[D]").astype(np.int64)
+        return value.astype(np.int64)
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{argument} must be a sequence of dates (ISO strings such as '2027-01-01', dates or datetime64), "
+            f"got {type(value).__name__}"
+            + (f"; wrap one date in a list: [{value!r}]" if isinstance(value, str) else "")
+        )
+    days: list[int] = []
+    for position, item in enumerate(value):
+        day: np.datetime64 | None = None
+        if isinstance(item, str) and _ISO_DATE.fullmatch(item.strip()):
+            with contextlib.suppress(ValueError):
+                day = np.datetime64(dt.date.fromisoformat(item.strip()), "D")
+        elif isinstance(item, dt.date) and not pd.isna(item):  # pandas' NaT is a datetime too
+            day = np.datetime64(item.date() if isinstance(item, dt.datetime) else item, "D")
+        elif isinstance(item, np.datetime64) and not np.isnat(item):
+            day = item.astype("datetime64[D]")
+        elif isinstance(item, int | np.integer) and not isinstance(item, bool):
+            days.append(int(item))
+            continue
+        if day is None:
+            raise InputError(f"{argument}[{position}]: {item!r} is not a date; expected YYYY-MM-DD")
+        days.append(int(day.astype(np.int64)))
+    return np.asarray(days, dtype=np.int64)
+
+
+def _check_booking_tables(experts: pd.DataFrame, booked: pd.DataFrame) -> None:
+    """TypeError / InputError for a roster or a bookings table add_bookings cannot use, naming the argument."""
+    for argument, table, needed in (("experts", experts, ("expert_id", "busy")), ("booked", booked, BOOKING_COLUMNS)):
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(
+                f"{argument} must be a DataFrame with columns {', '.join(needed)}, got {type(table).__name__}"
+            )
+        missing = [c for c in needed if c not in table.columns]
+        if missing:
+            raise InputError(
+                f"{argument}: required column(s) {', '.join(missing)} missing (columns found: "
+                f"{', '.join(map(str, table.columns[:12]))})"
+            )
+    bad_busy = [i for i, v in enumerate(experts["busy"].to_numpy(dtype=object)) if not isinstance(v, tuple | list)]
+    if bad_busy:
+        raise InputError(
+            f"experts.iloc[{bad_busy[0]}]['busy']: {experts['busy'].iat[bad_busy[0]]!r} is not a tuple of "
+            "intervals; pass a validated experts table (gscp_match.read_table(path, 'experts'))"
+        )
+
+
+def _booking_days(booked: pd.DataFrame) -> NDArray[np.int64]:
+    """``booked['date']`` as int64 day numbers: datetime64, or ISO date strings / dates (a table read back)."""
+    dates = booked["date"]
+    if pd.api.types.is_datetime64_any_dtype(dates):
+        if dates.isna().any():
+            raise InputError(f"booked.iloc[{int(np.flatnonzero(dates.isna().to_numpy())[0])}]['date']: no date (NaT)")
+        return dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    if dates.dtype.kind in "biufc":
+        raise InputError(f"booked['date']: expected dates (datetime64 or YYYY-MM-DD), got numbers ({dates.dtype})")
+    return holiday_days(list(dates), argument="booked['date']")
+
+
 def add_bookings(
     experts: pd.DataFrame,
     booked: pd.DataFrame,
@@ -364,8 +447,11 @@ def add_bookings(
 
     Raises
     ------
+    TypeError
+        ``experts`` or ``booked`` is not a DataFrame, or ``holidays`` is not a sequence.
     InputError
-        A booking names an expert the roster does not have, or books an expert twice on one day.
+        A table lacks a column it needs, ``booked['date']`` holds no dates, a holiday is no date, a booking names
+        an expert the roster does not have, or books an expert twice on one day.
 
     Examples
     --------
@@ -375,14 +461,16 @@ def add_bookings(
     >>> add_bookings(roster, booked)["busy"].iloc[0]
     ('2027-01-04/2027-01-05', '2027-03-05/2027-03-08', '2027-03-10/2027-03-10')
     """
+    _check_booking_tables(experts, booked)
+    holiday_numbers = holiday_days(holidays)
     out = experts.copy()
     if booked.empty:
         return out
+    days = _booking_days(booked)
     known = pd.Index(out["expert_id"])
     missing = sorted(set(booked["expert_id"]) - set(known))
     if missing:
         raise InputError(f"bookings: experts not on the roster: {', '.join(map(str, missing[:10]))}")
-    days = booked["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     twice = booked.assign(day=days).duplicated(["expert_id", "day"], keep=False).to_numpy()
     if twice.any():
         first = booked[twice].iloc[0]
@@ -391,12 +479,9 @@ def add_bookings(
             f"(requests {', '.join(map(str, booked.loc[twice, 'request_id'].unique()[:5]))})"
         )
     workdays = origin = None
-    if holidays is not None and len(holidays):
-        holiday_days = np.asarray(holidays)
-        if holiday_days.dtype.kind not in "iu":
-            holiday_days = holiday_days.astype("datetime64[D]").astype(np.int64)
+    if len(holiday_numbers):
         origin, horizon = int(days.min()), int(days.max() - days.min() + 1)
-        workdays = calendar.working_day_mask(origin, horizon, holiday_days)
+        workdays = calendar.working_day_mask(origin, horizon, holiday_numbers)
     frame = pd.DataFrame({"expert_id": booked["expert_id"].to_numpy(), "request_id": booked["request_id"].to_numpy()})
     frame["day"] = days
     frame = frame.sort_values(["expert_id", "request_id", "day"], kind="stable")
