@@ -17,7 +17,7 @@ Three parts (all by default, or name them):
     Accuracy and speed of offline language detectors on ``benchmarks/language_samples.tsv`` (30 short texts
     in each of en, fr, es, ar, pt, ru, ko).
 
-    python benchmarks/bench_multilingual.py speed --texts 500
+    python benchmarks/bench_multilingual.py speed --texts 500 --texts-from DIR_A/evidence.csv --texts-from ...
     python benchmarks/bench_multilingual.py quality --docs DIR_A --docs DIR_B
     python benchmarks/bench_multilingual.py languages
     python benchmarks/bench_multilingual.py --quick          # smoke test: few texts, no C engine
@@ -84,11 +84,11 @@ def compile_engine(folder: Path):
     return encode
 
 
-def speed(n_texts: int, with_engine: bool) -> None:
+def speed(n_texts: int, with_engine: bool, sources: list[Path]) -> None:
     from gscp_match.e5_embedder import E5Embedder
     from gscp_match.embed import load_embedder
 
-    texts = pd.read_csv(EVIDENCE, dtype=str, keep_default_na=False)["text"].tolist()[:n_texts]
+    texts = [t for path in sources for t in pd.read_csv(path, dtype=str, keep_default_na=False)["text"]][:n_texts]
     models = {
         "e5-small int8 (ONNX Runtime)": E5Embedder(precision="int8", show_progress=False),
         "e5-small fp32 (ONNX Runtime)": E5Embedder(precision="fp32", show_progress=False),
@@ -272,6 +272,9 @@ def main() -> None:
     parser.add_argument("parts", nargs="*", help="speed, quality, languages (default: all)")
     parser.add_argument("--texts", type=int, default=500, help="texts for the speed part")
     parser.add_argument("--docs", type=Path, action="append", help="evaluation folder (repeatable)")
+    parser.add_argument(
+        "--texts-from", type=Path, action="append", help=f"CSV with a 'text' column for speed (default: {EVIDENCE})"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke test: few texts, no C engine")
     args = parser.parse_args()
     os.environ.setdefault("GSCP_MATCH_QUIET", "1")
@@ -280,7 +283,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown part(s) {sorted(unknown)}; valid: speed, quality, languages")
     if "speed" in parts:
-        speed(8 if args.quick else args.texts, with_engine=not args.quick)
+        speed(8 if args.quick else args.texts, with_engine=not args.quick, sources=args.texts_from or [EVIDENCE])
     if "quality" in parts:
         folders = args.docs or sorted(p for p in (HERE / "evalset_docs").glob("*") if (p / "requests.csv").is_file())
         if folders:
