@@ -126,17 +126,18 @@ def _ndcg(ranked: list[str], gains: dict[str, float], k: int = 5) -> float:
     return dcg / idcg if idcg > 0 else 0.0
 
 
-def quality(folders: list[Path], quick: bool) -> None:
+def quality(folders: list[Path], quick: bool, precision: str, only_e5: bool) -> None:
     from gscp_match.e5_embedder import E5Embedder
     from gscp_match.embed import load_embedder
 
-    e5 = E5Embedder(precision="int8", show_progress=False)
-    minilm = load_embedder("minilm")
+    e5 = E5Embedder(precision=precision, show_progress=False)
     variants = {
-        "e5-small int8, query:/passage:": (e5.with_role("query").encode, e5.with_role("passage").encode),
-        "e5-small int8, no prefixes": (e5.with_role("none").encode, e5.with_role("none").encode),
-        "minilm int8": (minilm.encode, minilm.encode),
+        f"e5-small {precision}, query:/passage:": (e5.with_role("query").encode, e5.with_role("passage").encode),
     }
+    if not only_e5:
+        minilm = load_embedder("minilm")
+        variants[f"e5-small {precision}, no prefixes"] = (e5.with_role("none").encode, e5.with_role("none").encode)
+        variants["minilm int8"] = (minilm.encode, minilm.encode)
     rows = collections.defaultdict(list)
     for folder in folders:
         requests = pd.read_csv(folder / "requests.csv", dtype=str, keep_default_na=False)
@@ -275,6 +276,8 @@ def main() -> None:
     parser.add_argument(
         "--texts-from", type=Path, action="append", help=f"CSV with a 'text' column for speed (default: {EVIDENCE})"
     )
+    parser.add_argument("--e5-precision", choices=["int8", "fp32"], default="int8", help="for the quality part")
+    parser.add_argument("--only-e5", action="store_true", help="quality: e5 with prefixes only")
     parser.add_argument("--quick", action="store_true", help="smoke test: few texts, no C engine")
     args = parser.parse_args()
     os.environ.setdefault("GSCP_MATCH_QUIET", "1")
@@ -287,7 +290,7 @@ def main() -> None:
     if "quality" in parts:
         folders = args.docs or sorted(p for p in (HERE / "evalset_docs").glob("*") if (p / "requests.csv").is_file())
         if folders:
-            quality(folders, args.quick)
+            quality(folders, args.quick, args.e5_precision, args.only_e5)
         else:
             print("quality: no evaluation folders (pass --docs)")
     if "languages" in parts:
