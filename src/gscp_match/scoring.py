@@ -624,7 +624,7 @@ _EXACT_BLOCK = 2048
 
 
 def _fixed_sum(terms: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(n, m) -> (n,) row sums in one fixed order: a pairwise tree over the columns.
+    """(n, m) -> (n,) row sums in one fixed order: a pairwise tree over the columns. Overwrites ``terms``.
 
     The order depends on ``m`` only (never on ``n``, the machine or a library kernel), and each elementwise numpy
     addition is one correctly rounded IEEE operation, so a row's sum is a function of that row alone.
@@ -634,10 +634,29 @@ def _fixed_sum(terms: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.zeros(terms.shape[0], dtype=np.float64)
     while width > 1:
         half = (width + 1) // 2
-        folded = terms[:, :half].copy()
-        folded[:, : width - half] += terms[:, half:width]
-        terms, width = folded, half
-    return terms[:, 0]
+        terms[:, : width - half] += terms[:, half:width]  # column j += column j + half: disjoint, so no aliasing
+        width = half
+    return terms[:, 0].copy()
+
+
+def _segment_sums(values: NDArray[np.float64], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Sums of consecutive segments of ``values`` (segment ``i`` holds ``counts[i]`` values), each in the fixed
+    order of :func:`_fixed_sum` over its own values, padded with exact zeros to the longest segment."""
+    out = np.zeros(counts.size, dtype=np.float64)
+    if values.size == 0:
+        return out
+    first = np.cumsum(counts) - counts
+    for a in range(0, counts.size, _EXACT_BLOCK):
+        b = min(a + _EXACT_BLOCK, counts.size)
+        block_counts = counts[a:b]
+        if not block_counts.any():
+            continue
+        row = np.repeat(np.arange(b - a), block_counts)
+        position = np.arange(row.size) - (first[a:b] - first[a])[row]
+        dense = np.zeros((b - a, int(block_counts.max())), dtype=np.float64)
+        dense[row, position] = values[first[a] + np.arange(row.size)]
+        out[a:b] = _fixed_sum(dense)
+    return out
 
 
 def _exact_dots(
@@ -648,26 +667,22 @@ def _exact_dots(
     out = np.empty(left_rows.size, dtype=np.float64)
     for a in range(0, left_rows.size, _EXACT_BLOCK):
         b = min(a + _EXACT_BLOCK, left_rows.size)
-        out[a:b] = _fixed_sum(left[left_rows[a:b]].astype(np.float64) * right[right_rows[a:b]])
+        products = left[left_rows[a:b]].astype(np.float64)
+        products *= right[right_rows[a:b]]
+        out[a:b] = _fixed_sum(products)
     return out
 
 
 def _exact_sparse_dots(
     left: sp.csr_matrix, left_rows: NDArray[np.int64], right: sp.csr_matrix, right_rows: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """The same for CSR rows: each pair's exact products, in term order, summed by :func:`_fixed_sum`."""
+    """The same for CSR rows: each pair's exact products, in term order, summed by :func:`_segment_sums`."""
     out = np.zeros(left_rows.size, dtype=np.float64)
     for a in range(0, left_rows.size, _EXACT_BLOCK):
         b = min(a + _EXACT_BLOCK, left_rows.size)
         products = left[left_rows[a:b]].astype(np.float64).multiply(right[right_rows[a:b]].astype(np.float64)).tocsr()
         products.sort_indices()
-        counts = np.diff(products.indptr)
-        if products.nnz == 0:
-            continue
-        dense = np.zeros((b - a, int(counts.max())), dtype=np.float64)
-        row = np.repeat(np.arange(b - a), counts)
-        dense[row, np.arange(products.nnz) - products.indptr[row]] = products.data
-        out[a:b] = _fixed_sum(dense)
+        out[a:b] = _segment_sums(products.data, np.diff(products.indptr))
     return out
 
 
@@ -716,17 +731,22 @@ def _pair_parts(
             components["lexical"] = aggregate(lex[None, :], first, method=inputs.aggregation)[0][0]
     bilinear = [(name, cols) for name, cols in features.columns.items() if name in wanted]
     if n and bilinear:
+        # Expert features are sparse (a few themes, places, languages): each pair's products are taken over its
+        # expert's nonzero features, in feature-column order.
         experts, expert_index = np.unique(expert_rows, return_inverse=True)
         expert_index = np.asarray(expert_index).ravel()
-        expert_features = _expert_block(features, experts, experts.size)  # (n_distinct, F)
+        local, feature, value = _expert_entries(features, experts)
+        order = np.lexsort((feature, local))
+        local, feature, value = local[order], feature[order], value[order]
         for name, cols in bilinear:
-            values = np.empty(n, dtype=np.float64)
-            for a in range(0, n, _EXACT_BLOCK):
-                b = min(a + _EXACT_BLOCK, n)
-                terms = features.request[request_rows[a:b], cols].astype(np.float64)
-                terms *= expert_features[expert_index[a:b], cols]
-                values[a:b] = _fixed_sum(terms)
-            components[name] = values.astype(np.float32)
+            inside = (feature >= cols.start) & (feature < cols.stop)
+            c_local, c_feature, c_value = local[inside], feature[inside], value[inside]
+            pointer = np.searchsorted(c_local, np.arange(experts.size + 1))
+            counts = pointer[expert_index + 1] - pointer[expert_index]
+            owner = np.repeat(np.arange(n), counts)
+            entry = pointer[expert_index][owner] + np.arange(owner.size) - (np.cumsum(counts) - counts)[owner]
+            products = c_value[entry].astype(np.float64) * features.request[request_rows[owner], c_feature[entry]]
+            components[name] = _segment_sums(products, counts).astype(np.float32)
     return components, best_doc
 
 
