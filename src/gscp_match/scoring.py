@@ -732,21 +732,27 @@ def _pair_parts(
     bilinear = [(name, cols) for name, cols in features.columns.items() if name in wanted]
     if n and bilinear:
         # Expert features are sparse (a few themes, places, languages): each pair's products are taken over its
-        # expert's nonzero features, in feature-column order.
+        # expert's nonzero features, in feature-column order. A component's columns are contiguous, so sorted by
+        # (pair, column) each (pair, component) is one segment of consecutive products.
         experts, expert_index = np.unique(expert_rows, return_inverse=True)
         expert_index = np.asarray(expert_index).ravel()
         local, feature, value = _expert_entries(features, experts)
+        component = np.full(feature.size, -1, dtype=np.int64)
+        for j, (_, cols) in enumerate(bilinear):
+            component[(feature >= cols.start) & (feature < cols.stop)] = j
+        used = component >= 0
+        local, feature, value, component = local[used], feature[used], value[used], component[used]
         order = np.lexsort((feature, local))
-        local, feature, value = local[order], feature[order], value[order]
-        for name, cols in bilinear:
-            inside = (feature >= cols.start) & (feature < cols.stop)
-            c_local, c_feature, c_value = local[inside], feature[inside], value[inside]
-            pointer = np.searchsorted(c_local, np.arange(experts.size + 1))
-            counts = pointer[expert_index + 1] - pointer[expert_index]
-            owner = np.repeat(np.arange(n), counts)
-            entry = pointer[expert_index][owner] + np.arange(owner.size) - (np.cumsum(counts) - counts)[owner]
-            products = c_value[entry].astype(np.float64) * features.request[request_rows[owner], c_feature[entry]]
-            components[name] = _segment_sums(products, counts).astype(np.float32)
+        local, feature, value, component = local[order], feature[order], value[order], component[order]
+        pointer = np.searchsorted(local, np.arange(experts.size + 1))
+        counts = pointer[expert_index + 1] - pointer[expert_index]
+        owner = np.repeat(np.arange(n), counts)
+        entry = pointer[expert_index][owner] + np.arange(owner.size) - (np.cumsum(counts) - counts)[owner]
+        products = value[entry].astype(np.float64) * features.request[request_rows[owner], feature[entry]]
+        segment_counts = np.bincount(owner * len(bilinear) + component[entry], minlength=n * len(bilinear))
+        sums = _segment_sums(products, segment_counts).reshape(n, len(bilinear)).astype(np.float32)
+        for j, (name, _) in enumerate(bilinear):
+            components[name] = sums[:, j]
     return components, best_doc
 
 
