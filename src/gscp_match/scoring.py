@@ -62,7 +62,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
@@ -1271,13 +1271,77 @@ _LANE_MIN_PAIRS = 1 << 22
 
 
 class _Lane:
-    """One worker's share of a run: its own top-k, counts and buffers, over the chunks it took (in column order)."""
+    """One worker's share of a run, over the chunks it took (in column order): its exact top-k, the candidates chosen
+    on fast scores and not re-scored yet (``pending``), counts and buffers.
+
+    Re-scoring waits: most candidates of a chunk are pushed out by later chunks, so a candidate is re-scored only
+    when the pending pool grows large or at the end, if its fast score still leaves it a chance (see
+    :func:`_prune`). The pool is kept to a few k per request, so memory stays O(n_requests x k).
+    """
 
     def __init__(self, n_req: int, k: int) -> None:
         self.topk = TopK(n_req, k)
+        self.pending_rows = np.zeros(0, dtype=np.int64)
+        self.pending_cols = np.zeros(0, dtype=np.int64)
+        self.pending_fast = np.zeros(0, dtype=np.float32)
+        self.slack = 0.0  # the largest slack of the chunks the pending candidates came from
         self.filtered = np.zeros((n_req, len(FILTERS)), dtype=np.int64)
         self.eligible = np.zeros(n_req, dtype=np.int64)
         self.buffers = _Buffers()
+
+
+def _kth_largest(rows: NDArray[np.int64], values: NDArray[np.float64], n_rows: int, k: int) -> NDArray[np.float64]:
+    """(n_rows,) the k-th largest of ``values`` in each row (-inf where a row holds fewer than k)."""
+    out = np.full(n_rows, -np.inf)
+    if rows.size < k:
+        return out
+    order = np.lexsort((-values, rows))
+    first = np.searchsorted(rows[order], np.arange(n_rows))
+    full = np.bincount(rows, minlength=n_rows) >= k
+    out[full] = values[order][first[full] + k - 1]
+    return out
+
+
+def _prune(lanes: Sequence[_Lane], weights: Weights, n_req: int, k: int) -> NDArray[np.float64]:
+    """Drop the pending candidates that can no longer enter the top-k; return the bound that decided it.
+
+    Every pending pair's exact score lies within ``slack`` of ``fast + w_availability``. Per request, ``bound`` is
+    the k-th largest *lower* bound over the exact scores held and the pending pairs (``fast + w_a - slack``): k
+    pairs are sure to reach it, so a pending pair whose *upper* bound (``fast + w_a + slack``) is below it has k
+    pairs strictly better and is dropped, and a new pair can enter only if its fast score is at least
+    ``bound - w_a - its chunk's slack``.
+    """
+    slack = max(lane.slack for lane in lanes)
+    shift = float(weights.availability)
+    held_rows = np.concatenate([np.repeat(np.arange(n_req), k)] * len(lanes))
+    held = np.concatenate([lane.topk.values.ravel().astype(np.float64) for lane in lanes])
+    rows = np.concatenate([held_rows] + [lane.pending_rows for lane in lanes])
+    lower = np.concatenate([held] + [lane.pending_fast.astype(np.float64) + (shift - slack) for lane in lanes])
+    finite = lower > -np.inf
+    bound = _kth_largest(rows[finite], lower[finite], n_req, k)
+    for lane in lanes:
+        alive = lane.pending_fast.astype(np.float64) + (shift + slack) >= bound[lane.pending_rows]
+        lane.pending_rows, lane.pending_cols = lane.pending_rows[alive], lane.pending_cols[alive]
+        lane.pending_fast = lane.pending_fast[alive]
+    return bound
+
+
+def _flush(inputs: ScoringInputs, plan: _Plan, lane: _Lane) -> None:
+    """Re-score the lane's pending candidates exactly and fold them into its top-k."""
+    if lane.pending_rows.size:
+        exact = rescore_pairs(
+            inputs,
+            plan.weights,
+            lane.pending_rows,
+            lane.pending_cols,
+            availability=np.ones(lane.pending_rows.size, dtype=np.float32),  # every candidate passed the filter
+            context=plan.context,
+        )
+        lane.topk.merge(lane.pending_rows, lane.pending_cols, exact)
+    lane.pending_rows = np.zeros(0, dtype=np.int64)
+    lane.pending_cols = np.zeros(0, dtype=np.int64)
+    lane.pending_fast = np.zeros(0, dtype=np.float32)
+    lane.slack = 0.0
 
 
 def _run_chunk(
@@ -1290,33 +1354,37 @@ def _run_chunk(
     filters = _chunk_filters(inputs, plan, start, stop)
     lane.filtered += filters.filtered
     tick("filters per window / language set, counts")
-    # The lane's top-k holds exact scores, availability included; fast scores leave availability out.
-    threshold = _lowered(lane.topk.threshold, plan.weights.availability)
+    # Bounds are exact scores (availability included); fast scores leave the availability weight out.
+    n_kept = lane.topk.k
+    bound = _prune([lane], plan.weights, n_req, n_kept) if lane.pending_rows.size else lane.topk.threshold
+    threshold = _lowered(np.asarray(bound, dtype=np.float32), plan.weights.availability)
     slack = _chunk_slack(inputs, plan, start, stop)
-    rows, cols = [], []
+    rows, cols, fast = [], [], []
     for r0 in range(0, n_req, _TILE_ROWS):
         r1 = min(r0 + _TILE_ROWS, n_req)
-        tile_rows, tile_cols, _, counts = _select_tile(
-            score, row_max, filters, plan, threshold, lane.topk.k, r0, r1, slack
+        tile_rows, tile_cols, tile_fast, counts = _select_tile(
+            score, row_max, filters, plan, threshold, n_kept, r0, r1, slack
         )
         lane.eligible[r0:r1] += counts
         rows.append(tile_rows)
         cols.append(tile_cols)
+        fast.append(tile_fast)
     tick("masks, eligible counts, top-k candidates")
     if rows:
-        request_rows = np.concatenate(rows).astype(np.int64)
-        expert_rows = np.concatenate(cols).astype(np.int64) + start
-        exact = rescore_pairs(
-            inputs,
-            plan.weights,
-            request_rows,
-            expert_rows,
-            availability=np.ones(request_rows.size, dtype=np.float32),  # every candidate passed the filter
-            context=plan.context,
-        )
-        tick("exact re-scoring of the candidates")
-        lane.topk.merge(request_rows, expert_rows, exact)
+        lane.pending_rows = np.concatenate([lane.pending_rows, *rows]).astype(np.int64)
+        lane.pending_cols = np.concatenate([lane.pending_cols, *(c.astype(np.int64) + start for c in cols)])
+        lane.pending_fast = np.concatenate([lane.pending_fast, *fast]).astype(np.float32)
+        lane.slack = max(lane.slack, slack)
+        _prune([lane], plan.weights, n_req, n_kept)
+        if lane.pending_rows.size > _PENDING_PER_REQUEST * n_kept * n_req:
+            _flush(inputs, plan, lane)
+            tick("exact re-scoring of the candidates")
     tick("top-k merge")
+
+
+#: A lane re-scores its pending candidates once they outnumber this many times k per request (ties can keep many
+#: within the margin); otherwise at the end.
+_PENDING_PER_REQUEST = 4
 
 
 def _chunk_slack(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) -> float:
@@ -1376,6 +1444,12 @@ def _shortlist(
                     progress(stop - start)
         else:
             workers = _run_lanes(inputs, plan, bounds, lanes=lanes, k=k, tick=tick, progress=progress)
+    # The lanes' pending candidates face every lane's bounds at once, then the survivors are re-scored.
+    if any(lane.pending_rows.size for lane in workers):
+        _prune(workers, weights, n_req, k)
+    for lane in workers:
+        _flush(inputs, plan, lane)
+    tick("exact re-scoring of the candidates")
     acc = workers[0].topk
     for other in workers[1:]:
         # Lanes hold interleaved chunks; merge sorts by (score desc, column asc), so the order they come in is moot.
