@@ -48,9 +48,9 @@ How :func:`shortlist` is fast (:func:`component_block` is the readable path, one
 - *Top-k against a running threshold* (:mod:`gscp_match.topk`): row maxima, taken while each product block is in
   cache, find the few requests with an expert above their current k-th best; only those rows are compared.
 - *Exact where it decides.* The product's float32 scores depend in their last bits on how BLAS blocked the call
-  (the kernel, the chunk, the shard). They only choose candidates, with a margin that bounds that error; the few
-  candidates per chunk are re-scored by :func:`rescore_pairs` (float64 products, fixed-order sums, one rounding),
-  and the running top-k holds those exact scores.
+  (the kernel, the chunk, the shard). They only choose candidates, with a margin that bounds that error; the
+  candidates still in reach at the end (about k per request) are re-scored by :func:`rescore_pairs` (float64
+  products, fixed-order sums, one rounding), and the top-k is decided and reported on those exact scores.
 - *Lanes.* Chunks go to one worker thread per core, each with single-threaded BLAS (numpy releases the GIL), and
   the lanes' top-k are merged at the end.
 """
@@ -1593,15 +1593,19 @@ def shortlist(
     terms, the feature columns, the TF-IDF terms and a few roundings of inputs, weights, aggregation and the final
     sum (16 allowed), and ``sum|a_i b_i|`` is at most ``w_semantic |q| |e| + w_lexical |q_lex| |d_lex|`` plus the
     features' share of it (at most 1 per component and 2 for cost, for a pair within budget); norms are measured,
-    per chunk. ``delta`` is twice that bound (:func:`_chunk_slack`; about ``1e-4`` for 384-dim unit embeddings and
-    scores of order 1). A lane keeps, per request, the k best exact scores so far, the k-th best being ``t``.
-    A pair can enter only if ``x >= t``, hence ``f >= t - w_availability - delta``: every such pair is a candidate
-    (:func:`gscp_match.topk.candidates` with ``slack=delta``, cuts rounded down). Within one chunk a request may cut
-    to its own k-th best fast score ``f_k`` first: k pairs have ``f >= f_k`` so ``x > f_k - delta``, and a pair with
-    ``f < f_k - 2 delta`` has ``x < f_k - delta``, below k others: it cannot be in the top-k. Every candidate is
-    re-scored to ``x`` and merged by ``(x desc, row asc)``; lanes and shards merge the same way, so they return the
-    same k pairs with the same scores. A wrong kernel can only make ``delta`` cost more candidates, never a
-    different answer.
+    per chunk. ``delta`` is twice that first-order estimate, room for the higher-order terms
+    (:func:`_chunk_slack`; about ``1e-4`` for 384-dim unit embeddings and scores of order 1), so every pair's exact
+    score lies in ``[f + w_a - delta, f + w_a + delta]`` (``w_a`` the
+    availability weight), and exactly at ``x`` once re-scored. Per request, let ``L`` be the k-th largest *lower*
+    bound over the pairs kept so far: k pairs are sure to score at least ``L``, so a pair whose *upper* bound is
+    below ``L`` has k pairs strictly better and cannot be in the top-k. A lane therefore keeps every pair of a chunk
+    with ``f >= L - w_a - delta`` (:func:`gscp_match.topk.candidates` with ``slack=delta``, cuts rounded down), and
+    drops a kept pair as soon as its upper bound falls below ``L`` (:func:`_prune`). Within one chunk a request may
+    cut to its own k-th best fast score ``f_k`` first: k pairs have ``x - w_a > f_k - delta``, and a pair with
+    ``f < f_k - 2 delta`` has ``x - w_a < f_k - delta``. At the end the lanes' survivors face all lanes' bounds, are
+    re-scored to ``x`` (about k per request, more only where pairs tie within ``delta``) and merged by ``(x desc,
+    row asc)``; shards merge the same way, so they return the same k pairs with the same scores. A kernel with
+    another rounding can only change which pairs are re-scored, never the answer.
 
     Large problems run on one worker thread per available core (at most 4). While a call runs, BLAS is limited to
     one thread in the whole process (threadpoolctl), so lanes do not oversubscribe the cores.
