@@ -25,7 +25,10 @@ Memory: peak bytes allocated during ``shortlist`` beyond its inputs, measured wi
 its array buffers to it) in a separate, untimed run. It should depend on requests x chunk size, not on the roster.
 
 A correctness cross-check runs at the smallest size: with similarity-only weights (semantic=1, others 0) and the
-filters neutralized (no windows, languages or budgets), the library's top-k ids must equal the numpy floor's.
+filters neutralized (no windows, languages or budgets), the library's top-k ids must equal the numpy floor's; and
+with every component, a chunk size that does not divide the product blocks must give the same ids and scores to the
+bit (rankings are decided on exact re-scores of the candidates, see ``scoring.shortlist``). The profile
+(``--profile``) shows the re-scoring as its own step.
 
 Run with the machine's BLAS overrides unset, e.g.::
 
@@ -580,6 +583,16 @@ def main(argv: list[str] | None = None) -> int:
             bad = int(np.count_nonzero(np.any(lib.experts != ids, axis=1)))
             verdict = "ok" if same_ids and close else f"FAIL ({bad} of {n_req} rows differ)"
             notes.append(f"cross-check at {n:,} experts, similarity-only library vs numpy floor top-{k}: {verdict}")
+            print(notes[-1], flush=True)
+            # Exactness: every component, a chunk size that cuts the product blocks elsewhere -> the same bits.
+            odd = max(1, chunk // 3 + 1)
+            a = scoring.shortlist(inputs, k=k, weights=weights, chunk_size=chunk)
+            b = scoring.shortlist(inputs, k=k, weights=weights, chunk_size=odd)
+            same = np.array_equal(a.experts, b.experts) and np.array_equal(a.scores, b.scores)
+            notes.append(
+                f"cross-check at {n:,} experts, chunk size {chunk:,} vs {odd:,}: "
+                + ("identical ids and scores" if same else "FAIL (results differ)")
+            )
             print(notes[-1], flush=True)
 
         if not args.no_memory:

@@ -70,6 +70,32 @@ def tied_inputs(demo) -> ScoringInputs:
 
 
 @pytest.fixture(scope="module")
+def shuffled_tied_inputs(demo) -> tuple[ScoringInputs, np.ndarray]:
+    """The tied roster with its ids dealt to other people (rows are in id order, so the ties fall on other rows)."""
+    ids = np.random.default_rng(14).permutation(demo.experts["expert_id"].to_numpy())
+    experts = demo.experts.assign(
+        expert_id=ids, bio="Urban mobility planner: bus reform, BRT and traffic signal control."
+    )
+    matcher = Matcher(embedder=HashingEmbedder(32), cache=None, lexical=False).fit(experts)
+    _, inputs = matcher.scoring_inputs(demo.requests)
+    return inputs, matcher.experts_["expert_id"].to_numpy()
+
+
+def _one_ulp_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast scores rounded as another kernel or blocking would: each moved by -1, 0 or +1 ulp (seeded per chunk)."""
+    original = scoring._chunk_scores
+
+    def chunk_scores(inputs, plan, start, stop, buffers=None):
+        score, _ = original(inputs, plan, start, stop, buffers)
+        step = np.random.default_rng([14, start, score.shape[1]]).integers(-1, 2, size=score.shape)
+        moved = np.where(step > 0, np.nextafter(score, np.float32(np.inf)), np.nextafter(score, np.float32(-np.inf)))
+        score[:] = np.where(step == 0, score, moved)
+        return score, np.max(score, axis=1, initial=-np.inf)
+
+    monkeypatch.setattr(scoring, "_chunk_scores", chunk_scores)
+
+
+@pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
     with (
@@ -83,7 +109,7 @@ def client():
 
 def assert_same(expected: Shortlist, got: Shortlist) -> None:
     np.testing.assert_array_equal(got.experts, expected.experts)
-    np.testing.assert_allclose(got.scores, expected.scores, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(got.scores, expected.scores)  # to the bit: every reported score is an exact re-score
     np.testing.assert_array_equal(got.filtered, expected.filtered)
     np.testing.assert_array_equal(got.eligible, expected.eligible)
 
@@ -229,6 +255,23 @@ def test_ties_across_shards_go_to_the_smaller_id(tied_inputs, n_shards):
     assert tied.any()  # the fixture does produce ties ...
     rows = expected.experts
     assert (rows[:, :-1][tied] < rows[:, 1:][tied]).all()  # ... broken by row, i.e. by id
+
+
+@pytest.mark.parametrize("chunk", [7, 16, 50])
+@pytest.mark.parametrize("n_shards", [1, 3])
+def test_shuffled_ties_in_shards_equal_one_process_with_fast_scores_one_ulp_off(
+    shuffled_tied_inputs, chunk, n_shards, monkeypatch
+):
+    """Chunks that do not divide the roster, shards, and shards whose fast scores round differently from the single
+    process's: the same ids in the same order with the same scores, ties by id although the ids were shuffled."""
+    inputs, ids = shuffled_tied_inputs
+    expected = scoring.shortlist(inputs, k=15, chunk_size=4096)
+    tied = expected.scores[:, :-1] == expected.scores[:, 1:]
+    assert tied.sum() > 50
+    assert (ids[expected.experts[:, :-1][tied]] < ids[expected.experts[:, 1:][tied]]).all()
+    _one_ulp_off(monkeypatch)
+    assert_same(expected, distributed_shortlist(inputs, k=15, scheduler="sync", n_shards=n_shards, chunk_size=chunk))
+    assert_same(expected, scoring._shortlist(inputs, k=15, weights=Weights.default(), chunk_size=chunk, lanes=2))
 
 
 def test_threads_scheduler_equals_single_process(demo_inputs):

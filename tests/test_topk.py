@@ -119,3 +119,35 @@ def test_negative_zero_ties_with_zero_by_column():
     acc.push(np.array([[-0.0]], dtype=np.float32), 0)
     acc.push(np.array([[0.0, 0.0]], dtype=np.float32), 1)
     assert acc.result()[0].tolist() == [[0, 1]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(score_matrices(), st.integers(1, 8), st.integers(1, 17), st.sampled_from([1e-3, 0.1, 0.3]), st.data())
+def test_candidates_with_slack_never_miss_the_top_k_of_the_final_scores(scores, k, block, slack, data):
+    """Selection on approximate scores ``fast`` with ``|fast - final| < slack``, merged by the final scores: the
+    reference top-k of the final scores (many ties), whatever the error, including errors that reorder entries."""
+    noise = np.array(
+        data.draw(st.lists(st.floats(-0.99, 0.99), min_size=scores.size, max_size=scores.size)), dtype=np.float64
+    ).reshape(scores.shape)
+    fast = np.where(np.isfinite(scores), scores + noise * slack, -np.inf).astype(np.float32)
+    acc = TopK(scores.shape[0], k)
+    for start in range(0, scores.shape[1], block):
+        part = fast[:, start : start + block]
+        rows, cols, _ = candidates(part, acc.threshold, k, slack=slack)
+        acc.merge(rows, cols.astype(np.int64) + start, scores[rows, cols + start])
+    cols, vals = acc.result()
+    ref_cols, ref_vals = reference(scores, k)
+    np.testing.assert_array_equal(cols, ref_cols)
+    np.testing.assert_array_equal(vals, ref_vals)
+
+
+def test_a_slack_too_small_for_the_error_can_miss_an_entry():
+    """The test above can fail: with the error larger than the slack, the best final score is not selected."""
+    final = np.array([[0.5, 0.6]], dtype=np.float32)
+    fast = np.array([[0.5, 0.3]], dtype=np.float32)  # the second entry's fast score is 0.3 too low
+    acc = TopK(1, 1)
+    acc.merge(np.array([0]), np.array([0]), final[0, :1])
+    rows, cols, _ = candidates(fast[:, 1:], acc.threshold, 1, slack=0.1)
+    assert cols.size == 0
+    rows, cols, _ = candidates(fast[:, 1:], acc.threshold, 1, slack=0.35)
+    assert cols.tolist() == [0]

@@ -4,9 +4,12 @@ Scoring (:func:`distributed_shortlist`) cuts the roster into shards of contiguou
 :func:`gscp_match.scoring.shortlist` on each shard (every component and hard filter: the shard carries its slice
 of the expert arrays, texts, TF-IDF rows and conflict columns; the requests are shared), and merges the per-shard
 top-k into the global top-k with the core's tie rule: score descending, then expert row ascending (rows are sorted
-by ``expert_id``, so ties go to the smaller id). Filter counts and eligible counts are sums over shards. Shard
-boundaries fall on multiples of ``chunk_size``, so every shard scores exactly the expert blocks the single-process
-run scores, and the result is the same: same ids, same order, same scores.
+by ``expert_id``, so ties go to the smaller id). Filter counts and eligible counts are sums over shards. Each shard
+returns its exact top-k: every score a shard reports is the exact score of :func:`gscp_match.scoring.rescore_pairs`,
+a function of the pair alone (not of the shard, its blocking or the worker's BLAS), and the global top-k by
+(exact score, row) is the merge of the shards' top-k by the same key. So the result is the single-process one:
+same ids, same order, same scores, to the bit. (Shard boundaries still fall on multiples of ``chunk_size``, so a
+shard's chunks are the single-process run's chunks; correctness does not rest on it.)
 
 Encoding (:func:`run_shard_jobs`, used by :meth:`gscp_match.store.ProfileStore.update`) sends one job per profile
 store shard to the workers; each worker keeps the embedder it received in a process-wide table keyed by the
@@ -345,7 +348,7 @@ def _map(
 
 
 def _score_shard(inputs: ScoringInputs, *, k: int, weights: Weights, chunk_size: int) -> Shortlist:
-    # One lane: the scheduler already runs one shard per worker thread (lanes never change the scores).
+    # One lane: the scheduler already runs one shard per worker thread (lanes never change the result).
     return scoring._shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, lanes=1)
 
 
@@ -589,7 +592,8 @@ def store_shortlist(
     -------
     Shortlist
         Expert rows index the store's profiles in id order (:meth:`ProfileStore.ids`). Equal to
-        ``scoring.shortlist`` on the same roster built in one process (scores within float tolerance).
+        ``scoring.shortlist`` on the same roster built in one process (to the bit when the stored vectors are the
+        ones that process holds).
     """
     from .store import ProfileStore
 

@@ -27,8 +27,10 @@ Hard filters are boolean masks, applied before ranking and counted per request (
 - ``language``: the request lists languages and the expert speaks none of them;
 - ``budget``: day rate x days is over the request's budget.
 
-Work is done over chunks of experts, so memory beyond the inputs is ``O(n_requests x chunk_size)``, and rankings are
-identical for every chunk size (scores to the bit for multiples of the product block, 4,096 experts).
+Work is done over chunks of experts, so memory beyond the inputs is ``O(n_requests x chunk_size)``. Rankings and
+scores are identical, to the bit, for every chunk size, number of lanes, shard of :mod:`gscp_match.distributed` and
+BLAS kernel: the fast path below only *selects* candidates; each candidate is then re-scored exactly
+(:func:`rescore_pairs`) and ranked by that score, ties by expert row (see :func:`shortlist` for the argument).
 
 How :func:`shortlist` is fast (:func:`component_block` is the readable path, one component at a time):
 
@@ -45,10 +47,12 @@ How :func:`shortlist` is fast (:func:`component_block` is the readable path, one
   ANDs of ``chunk / 8`` bytes, its counts are popcounts, and no boolean (request x expert) matrix is built.
 - *Top-k against a running threshold* (:mod:`gscp_match.topk`): row maxima, taken while each product block is in
   cache, find the few requests with an expert above their current k-th best; only those rows are compared.
+- *Exact where it decides.* The product's float32 scores depend in their last bits on how BLAS blocked the call
+  (the kernel, the chunk, the shard). They only choose candidates, with a margin that bounds that error; the
+  candidates still in reach at the end (about k per request) are re-scored by :func:`rescore_pairs` (float64
+  products, fixed-order sums, one rounding), and the top-k is decided and reported on those exact scores.
 - *Lanes.* Chunks go to one worker thread per core, each with single-threaded BLAS (numpy releases the GIL), and
-  the lanes' top-k are merged at the end. A score never depends on the lanes, nor on the shard of
-  :mod:`gscp_match.distributed` that computed it (BLAS rounds an entry differently depending on its position in a
-  call, so products run in fixed blocks from each chunk's start, on one thread).
+  the lanes' top-k are merged at the end.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
@@ -73,7 +77,7 @@ from . import calendar
 from .aggregate import aggregate
 from .arrays import ExpertArrays, RequestArrays
 from .errors import InputError
-from .topk import TopK, candidates
+from .topk import TopK, _lowered, candidates
 
 __all__ = [
     "COMPONENTS",
@@ -98,11 +102,20 @@ COMPONENTS: tuple[str, ...] = (
     "cost",
 )
 FILTERS: tuple[str, ...] = ("availability", "conflict", "language", "budget")
+#: The largest sum of the weights. Scores are float32: a weight of 1e39 is infinite there (every score would be
+#: inf or nan, and nothing ranked), and far below that a request feature scaled by a weight (the cost term, the
+#: day-rate ratio times the cost weight) overflows. Weights are relative, so a total up to a million leaves every
+#: score finite and with float32 precision to spare.
+WEIGHT_TOTAL_MAX = 1e6
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """Weights of the score components (non-negative). The defaults live in ``models/default_weights.json``.
+    """Weights of the score components (non-negative, summing to at most :data:`WEIGHT_TOTAL_MAX`). The defaults
+    live in ``models/default_weights.json``.
+
+    Raises :class:`~gscp_match.errors.InputError` (a ``ValueError``) naming the component for a negative, non-finite
+    or too large weight.
 
     >>> Weights.default().semantic > 0
     True
@@ -123,7 +136,19 @@ class Weights:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"weight {f.name!r} must be a finite number >= 0, got {value!r}")
+                raise InputError(f"weight {f.name!r} must be a finite number >= 0, got {value!r}")
+            if value > WEIGHT_TOTAL_MAX:
+                raise InputError(
+                    f"weight {f.name!r} is {value!r}, above the largest total the float32 scores allow "
+                    f"({WEIGHT_TOTAL_MAX:g}); weights are relative (the defaults sum to 1): scale them down"
+                )
+        total = math.fsum(getattr(self, f.name) for f in fields(self))
+        if total > WEIGHT_TOTAL_MAX:
+            largest = max(fields(self), key=lambda f: getattr(self, f.name)).name
+            raise InputError(
+                f"the weights sum to {total:g} (the largest is {largest!r}), above the largest total the float32 "
+                f"scores allow ({WEIGHT_TOTAL_MAX:g}); weights are relative (the defaults sum to 1): scale them down"
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> Weights:
@@ -590,6 +615,237 @@ def component_block(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Exact pair scores: what rankings are decided on and what is reported. Every number here is a function of one
+# (request, expert) pair's own data, computed in an order fixed by the code, never by BLAS, the chunk, the batch of
+# pairs or the machine (see :func:`shortlist`).
+
+#: Pairs (or pair texts) per block of the float64 temporaries of the exact scores; only bounds memory.
+_EXACT_BLOCK = 2048
+
+
+def _fixed_sum(terms: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(n, m) -> (n,) row sums in one fixed order: a pairwise tree over the columns. Overwrites ``terms``.
+
+    The order depends on ``m`` only (never on ``n``, the machine or a library kernel), and each elementwise numpy
+    addition is one correctly rounded IEEE operation, so a row's sum is a function of that row alone.
+    """
+    width = terms.shape[1]
+    if width == 0:
+        return np.zeros(terms.shape[0], dtype=np.float64)
+    while width > 1:
+        half = (width + 1) // 2
+        terms[:, : width - half] += terms[:, half:width]  # column j += column j + half: disjoint, so no aliasing
+        width = half
+    return terms[:, 0].copy()
+
+
+def _segment_sums(values: NDArray[np.float64], counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Sums of consecutive segments of ``values`` (segment ``i`` holds ``counts[i]`` values), each in the fixed
+    order of :func:`_fixed_sum` over its own values, padded with exact zeros to the longest segment."""
+    out = np.zeros(counts.size, dtype=np.float64)
+    if values.size == 0:
+        return out
+    first = np.cumsum(counts) - counts
+    for a in range(0, counts.size, _EXACT_BLOCK):
+        b = min(a + _EXACT_BLOCK, counts.size)
+        block_counts = counts[a:b]
+        if not block_counts.any():
+            continue
+        row = np.repeat(np.arange(b - a), block_counts)
+        position = np.arange(row.size) - (first[a:b] - first[a])[row]
+        dense = np.zeros((b - a, int(block_counts.max())), dtype=np.float64)
+        dense[row, position] = values[first[a] + np.arange(row.size)]
+        out[a:b] = _fixed_sum(dense)
+    return out
+
+
+def _exact_dots(
+    left: NDArray[np.float32], left_rows: NDArray[np.int64], right: NDArray[np.float32], right_rows: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """``left[left_rows[i]] . right[right_rows[i]]`` for each i, float64: products of float32 numbers are exact in
+    float64 (48 significant bits), then :func:`_fixed_sum`."""
+    out = np.empty(left_rows.size, dtype=np.float64)
+    for a in range(0, left_rows.size, _EXACT_BLOCK):
+        b = min(a + _EXACT_BLOCK, left_rows.size)
+        products = left[left_rows[a:b]].astype(np.float64)
+        products *= right[right_rows[a:b]]
+        out[a:b] = _fixed_sum(products)
+    return out
+
+
+def _exact_sparse_dots(
+    left: sp.csr_matrix, left_rows: NDArray[np.int64], right: sp.csr_matrix, right_rows: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """The same for CSR rows: each pair's exact products, in term order, summed by :func:`_segment_sums`."""
+    out = np.zeros(left_rows.size, dtype=np.float64)
+    for a in range(0, left_rows.size, _EXACT_BLOCK):
+        b = min(a + _EXACT_BLOCK, left_rows.size)
+        products = left[left_rows[a:b]].astype(np.float64).multiply(right[right_rows[a:b]].astype(np.float64)).tocsr()
+        products.sort_indices()
+        out[a:b] = _segment_sums(products.data, np.diff(products.indptr))
+    return out
+
+
+def _pair_texts(
+    inputs: ScoringInputs, request_rows: NDArray[np.int64], expert_rows: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Every text of every pair's expert, pair by pair: pair ``p`` owns ``pair_docs[first[p]:first[p + 1]]`` (rows
+    of ``doc_embeddings``), each scored against request ``doc_request``."""
+    counts = inputs.doc_offsets[expert_rows + 1] - inputs.doc_offsets[expert_rows]
+    first = np.zeros(request_rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    owner = np.repeat(np.arange(request_rows.size), counts)
+    pair_docs = inputs.doc_offsets[expert_rows][owner] + np.arange(first[-1]) - first[:-1][owner]
+    return first, pair_docs, request_rows[owner]
+
+
+def _pair_parts(
+    inputs: ScoringInputs,
+    features: _Features,
+    request_rows: NDArray[np.int64],
+    expert_rows: NDArray[np.int64],
+    *,
+    wanted: frozenset[str] = frozenset(COMPONENTS),
+) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.int64]]:
+    """The exact components of some pairs but availability (float32, 0 where not ``wanted``), and each pair's best
+    text (row of ``doc_embeddings``, -1 without texts, or when semantic is not wanted).
+
+    ``features`` are the unweighted features (:func:`_context`). Each text similarity is an exact float64 dot product
+    of the float32 vectors, aggregated over the expert's texts by :func:`gscp_match.aggregate.aggregate` (the same
+    rule the fast path uses); each bilinear component is the fixed-order sum of its exact feature products.
+    """
+    n = request_rows.size
+    components = {c: np.zeros(n, dtype=np.float32) for c in COMPONENTS if c != "availability"}
+    best_doc = np.full(n, -1, dtype=np.int64)
+    lexical = inputs.request_lexical is not None and inputs.doc_lexical is not None and "lexical" in wanted
+    if n and ("semantic" in wanted or lexical):
+        first, pair_docs, doc_request = _pair_texts(inputs, request_rows, expert_rows)
+        if "semantic" in wanted:
+            sims = _exact_dots(inputs.request_embeddings, doc_request, inputs.doc_embeddings, pair_docs)
+            semantic, best_local = aggregate(sims[None, :], first, method=inputs.aggregation)
+            components["semantic"] = semantic[0]
+            best_doc = np.where(best_local[0] >= 0, pair_docs[np.maximum(best_local[0], 0)], -1)
+        if lexical:
+            assert inputs.request_lexical is not None and inputs.doc_lexical is not None
+            lex = _exact_sparse_dots(inputs.request_lexical, doc_request, inputs.doc_lexical, pair_docs)
+            components["lexical"] = aggregate(lex[None, :], first, method=inputs.aggregation)[0][0]
+    bilinear = [(name, cols) for name, cols in features.columns.items() if name in wanted]
+    if n and bilinear:
+        # Expert features are sparse (a few themes, places, languages): each pair's products are taken over its
+        # expert's nonzero features, in feature-column order. A component's columns are contiguous, so sorted by
+        # (pair, column) each (pair, component) is one segment of consecutive products.
+        experts, expert_index = np.unique(expert_rows, return_inverse=True)
+        expert_index = np.asarray(expert_index).ravel()
+        local, feature, value = _expert_entries(features, experts)
+        component = np.full(feature.size, -1, dtype=np.int64)
+        for j, (_, cols) in enumerate(bilinear):
+            component[(feature >= cols.start) & (feature < cols.stop)] = j
+        used = component >= 0
+        local, feature, value, component = local[used], feature[used], value[used], component[used]
+        order = np.lexsort((feature, local))
+        local, feature, value, component = local[order], feature[order], value[order], component[order]
+        pointer = np.searchsorted(local, np.arange(experts.size + 1))
+        counts = pointer[expert_index + 1] - pointer[expert_index]
+        owner = np.repeat(np.arange(n), counts)
+        entry = pointer[expert_index][owner] + np.arange(owner.size) - (np.cumsum(counts) - counts)[owner]
+        products = value[entry].astype(np.float64) * features.request[request_rows[owner], feature[entry]]
+        segment_counts = np.bincount(owner * len(bilinear) + component[entry], minlength=n * len(bilinear))
+        sums = _segment_sums(products, segment_counts).reshape(n, len(bilinear)).astype(np.float32)
+        for j, (name, _) in enumerate(bilinear):
+            components[name] = sums[:, j]
+    return components, best_doc
+
+
+def _weighted_total(weights: Weights, components: Mapping[str, NDArray[np.float32]]) -> NDArray[np.float32]:
+    """``sum(weight[c] * component[c])`` in float64, components in :data:`COMPONENTS` order, rounded once to
+    float32: the score. Zero weights are skipped (adding ``0 * x`` changes nothing)."""
+    total: NDArray[np.float64] | None = None
+    for c in COMPONENTS:
+        weight = getattr(weights, c)
+        if weight:
+            term = float(weight) * np.asarray(components[c], dtype=np.float64)
+            total = term if total is None else total + term
+    if total is None:
+        return np.zeros(np.asarray(components[COMPONENTS[0]]).shape, dtype=np.float32)
+    return total.astype(np.float32)
+
+
+def rescore_pairs(
+    inputs: ScoringInputs,
+    weights: Weights,
+    request_rows: NDArray[np.int64],
+    expert_rows: NDArray[np.int64],
+    *,
+    availability: NDArray[np.float32] | None = None,
+    context: _Context | None = None,
+) -> NDArray[np.float32]:
+    """Exact scores of given (request, expert) pairs: the scores :func:`shortlist` ranks by and reports.
+
+    Each pair's score is computed from that pair's data alone, in an order fixed by this code (float64 products of
+    the float32 inputs, which are exact, then fixed-order sums; the expert's texts aggregated by
+    :func:`gscp_match.aggregate.aggregate`; the components weighted and summed in float64 in :data:`COMPONENTS`
+    order and rounded once to float32). So it is the same, to the bit, whatever else is scored with it, on any
+    machine and BLAS, and it equals ``float32(sum(w[c] * pair_components(...)[c]))`` computed in float64.
+
+    Parameters
+    ----------
+    inputs : ScoringInputs
+    weights : Weights
+    request_rows, expert_rows : (n_pairs,) int64
+    availability : (n_pairs,) float32, optional
+        The pairs' availability component when the caller knows it (:func:`shortlist` passes 1: every pair it ranks
+        passed the availability filter); default: computed from the calendars, as :func:`pair_components` does.
+    context : optional
+        The unweighted features and windows of ``inputs`` when the caller has them (saves rebuilding them).
+
+    Returns
+    -------
+    (n_pairs,) float32
+
+    Examples
+    --------
+    >>> from gscp_match import Matcher, load_demo
+    >>> demo = load_demo()
+    >>> m = Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
+    >>> _, inputs = m.scoring_inputs(demo.requests.head(3))
+    >>> top = shortlist(inputs, k=5, weights=m.weights)
+    >>> rows = np.repeat(np.arange(3), 5)
+    >>> bool((rescore_pairs(inputs, m.weights, rows, top.experts.ravel()) == top.scores.ravel()).all())
+    True
+    """
+    request_rows = np.asarray(request_rows, dtype=np.int64).ravel()
+    expert_rows = np.asarray(expert_rows, dtype=np.int64).ravel()
+    if request_rows.shape != expert_rows.shape:
+        raise ValueError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
+    ctx = context if context is not None else _context(inputs)
+    wanted = frozenset(c for c in COMPONENTS if getattr(weights, c))
+    components, _ = _pair_parts(inputs, ctx.features, request_rows, expert_rows, wanted=wanted)
+    if availability is not None:
+        components["availability"] = np.asarray(availability, dtype=np.float32)
+    elif "availability" in wanted:
+        components["availability"] = _pair_availability(inputs, ctx.windows, request_rows, expert_rows)[0]
+    else:
+        components["availability"] = np.zeros(request_rows.size, dtype=np.float32)  # weighted by 0
+    return _weighted_total(weights, components)
+
+
+def _pair_availability(
+    inputs: ScoringInputs, windows: _Windows, request_rows: NDArray[np.int64], expert_rows: NDArray[np.int64]
+) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
+    """(availability, free days) of some pairs; free days are int32 max where the request has no window."""
+    n = request_rows.size
+    free_days = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
+    window = windows.of_request[request_rows]
+    has = window < windows.start.size
+    if has.any():
+        experts, expert_index = np.unique(expert_rows[has], return_inverse=True)
+        per_window = _window_free_days(inputs, windows, experts)  # (n_windows, n_distinct_experts)
+        free_days[has] = per_window[window[has], np.asarray(expert_index).ravel()]
+    availability = np.minimum(1.0, free_days / windows.need[request_rows]).astype(np.float32)
+    return availability, free_days
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The fast path: one matrix product per chunk for semantic + bilinear features, filters per distinct window and
 # language set, and a top-k that only looks at entries above each request's running k-th best.
 
@@ -634,12 +890,27 @@ class _Plan:
     # Per feature source: source column -> column of the product (or -1), and -> pairwise column (or -1).
     dense_lookups: tuple[NDArray[np.int64], ...]
     sparse_lookups: tuple[NDArray[np.int64], ...]
+    # Exact re-scoring of the candidates (see shortlist): the weights, the unweighted features and windows, and the
+    # parts of the bound on |fast score - exact score| that do not depend on the chunk.
+    weights: Weights
+    context: _Context
+    error_terms: int  # roundings on the longest path of a fast score, beyond the d of the embeddings
+    error_scale: float  # the bound's scale from the features, lexical excluded (sum of |terms| it can reach)
+    request_norm: float  # largest L2 norm of a request embedding
+    request_lexical_norm: float  # largest L2 norm of a request's TF-IDF row (0 without lexical)
 
 
 def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
     req = inputs.requests
     n_req = len(req)
     feats = _features(inputs, weights)
+    context = _context(inputs)
+    q64 = inputs.request_embeddings.astype(np.float64)
+    lexical_terms, request_lexical_norm = 0, 0.0
+    if weights.lexical and inputs.request_lexical is not None and inputs.request_lexical.shape[0]:
+        lexical_terms = int(np.diff(inputs.request_lexical.indptr).max())
+        squares = np.asarray(inputs.request_lexical.multiply(inputs.request_lexical).sum(axis=1, dtype=np.float64))
+        request_lexical_norm = float(np.sqrt(np.max(squares, initial=0.0)))
     used = np.count_nonzero(feats.request, axis=0)
     sparse = (used > 0) & (used <= _SPARSE_SHARE * n_req)
     dense = used > _SPARSE_SHARE * n_req
@@ -652,7 +923,7 @@ def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
     parts = [np.float32(weights.semantic) * inputs.request_embeddings] if semantic else []
     request_block = np.ascontiguousarray(np.hstack([*parts, feats.request[:, dense]]), dtype=np.float32)
 
-    windows = _windows(inputs)
+    windows = context.windows
     cap = int(windows.need.max()) if n_req else 1
     dtype = np.uint8 if cap <= np.iinfo(np.uint8).max else np.int32
     language_sets, language_row = np.unique(feats.request_languages, axis=0, return_inverse=True)
@@ -711,7 +982,32 @@ def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
         budget_key=np.asarray(budget_key, dtype=np.intp).ravel(),
         dense_lookups=tuple(dense_lookups),
         sparse_lookups=tuple(sparse_lookups),
+        weights=weights,
+        context=context,
+        error_terms=n_feat + lexical_terms + 16,
+        error_scale=_feature_scale(context.features, weights),
+        request_norm=float(np.sqrt(np.max(np.einsum("ij,ij->i", q64, q64), initial=0.0))),
+        request_lexical_norm=request_lexical_norm,
     )
+
+
+def _feature_scale(features: _Features, weights: Weights) -> float:
+    """A bound on ``sum |request feature x expert feature|`` over every bilinear term of a pair that passed the
+    filters, weighted, plus the availability weight (the exact score adds it; the fast score does not).
+
+    Themes, geography, language and Korean: the request side of each sums to at most 1 in absolute value (shares,
+    0.5 + 0.5, an indicator), times the largest expert value (1 for the 0/1 matrices). Cost: ``has budget x has
+    rate`` is at most 1 and ``rate x days / budget`` is at most 1 for a pair within budget.
+    """
+    largest_expert = max(
+        [1.0] + [float(np.max(np.abs(s.matrix.data), initial=0.0)) for s in features.sources if s.matrix is not None]
+    )
+    scale = 2.0 * weights.cost + weights.availability
+    for name, cols in features.columns.items():
+        if name != "cost":
+            request_sum = float(np.max(np.abs(features.request[:, cols]).sum(axis=1, dtype=np.float64), initial=0.0))
+            scale += getattr(weights, name) * request_sum * largest_expert
+    return scale
 
 
 def _chunk_features(
@@ -785,9 +1081,9 @@ def _chunk_scores(
     row_max : (n_requests,) float32; the largest score of each request in the chunk (-inf for an empty chunk).
 
     The product runs over blocks of at most :data:`_PRODUCT_BLOCK` experts from the chunk's start, each finished
-    (pairwise features, lexical) and reduced to its row maxima while it is still in cache. BLAS rounds an entry
-    differently depending on its place in a call, so the blocks are what fixes the bits: they are the same in a
-    chunk of a shard (shards start on chunk boundaries) and for every chunk size that is a multiple of the block.
+    (pairwise features, lexical) and reduced to its row maxima while it is still in cache. These *fast* scores
+    only select candidates: BLAS rounds an entry differently depending on the kernel and its place in a call, which
+    :func:`_chunk_slack` bounds and :func:`rescore_pairs` removes.
     """
     buffers = buffers if buffers is not None else _Buffers()
     width = stop - start
@@ -933,8 +1229,10 @@ def _select_tile(
     k: int,
     r0: int,
     r1: int,
+    slack: float,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32], NDArray[np.int64]]:
-    """Requests ``r0:r1`` of a chunk: which pairs pass every filter, how many, and the top-k candidates."""
+    """Requests ``r0:r1`` of a chunk: which pairs pass every filter, how many, and the top-k candidates (fast scores
+    within ``slack`` of ``threshold``, the running k-th best exact score less the availability weight)."""
     keep = filters.availability_bits[plan.availability_key[r0:r1]]
     language_row = plan.language_row[r0:r1]
     if bool(np.any(language_row < plan.language_sets.shape[0])):
@@ -947,7 +1245,9 @@ def _select_tile(
         clear = np.invert(np.right_shift(np.uint8(128), (cols & 7).astype(np.uint8)))
         np.bitwise_and.at(keep, (filters.conflict_rows[a:b] - r0, cols >> 3), clear)
     eligible = _count_bits(keep)
-    rows, cols, values = candidates(score[r0:r1], threshold[r0:r1], k, packed_keep=keep, row_max=row_max[r0:r1])
+    rows, cols, values = candidates(
+        score[r0:r1], threshold[r0:r1], k, slack=slack, packed_keep=keep, row_max=row_max[r0:r1]
+    )
     return rows + r0, cols, values, eligible
 
 
@@ -971,13 +1271,77 @@ _LANE_MIN_PAIRS = 1 << 22
 
 
 class _Lane:
-    """One worker's share of a run: its own top-k, counts and buffers, over the chunks it took (in column order)."""
+    """One worker's share of a run, over the chunks it took (in column order): its exact top-k, the candidates chosen
+    on fast scores and not re-scored yet (``pending``), counts and buffers.
+
+    Re-scoring waits: most candidates of a chunk are pushed out by later chunks, so a candidate is re-scored only
+    when the pending pool grows large or at the end, if its fast score still leaves it a chance (see
+    :func:`_prune`). The pool is kept to a few k per request, so memory stays O(n_requests x k).
+    """
 
     def __init__(self, n_req: int, k: int) -> None:
         self.topk = TopK(n_req, k)
+        self.pending_rows = np.zeros(0, dtype=np.int64)
+        self.pending_cols = np.zeros(0, dtype=np.int64)
+        self.pending_fast = np.zeros(0, dtype=np.float32)
+        self.slack = 0.0  # the largest slack of the chunks the pending candidates came from
         self.filtered = np.zeros((n_req, len(FILTERS)), dtype=np.int64)
         self.eligible = np.zeros(n_req, dtype=np.int64)
         self.buffers = _Buffers()
+
+
+def _kth_largest(rows: NDArray[np.int64], values: NDArray[np.float64], n_rows: int, k: int) -> NDArray[np.float64]:
+    """(n_rows,) the k-th largest of ``values`` in each row (-inf where a row holds fewer than k)."""
+    out = np.full(n_rows, -np.inf)
+    if rows.size < k:
+        return out
+    order = np.lexsort((-values, rows))
+    first = np.searchsorted(rows[order], np.arange(n_rows))
+    full = np.bincount(rows, minlength=n_rows) >= k
+    out[full] = values[order][first[full] + k - 1]
+    return out
+
+
+def _prune(lanes: Sequence[_Lane], weights: Weights, n_req: int, k: int) -> NDArray[np.float64]:
+    """Drop the pending candidates that can no longer enter the top-k; return the bound that decided it.
+
+    Every pending pair's exact score lies within ``slack`` of ``fast + w_availability``. Per request, ``bound`` is
+    the k-th largest *lower* bound over the exact scores held and the pending pairs (``fast + w_a - slack``): k
+    pairs are sure to reach it, so a pending pair whose *upper* bound (``fast + w_a + slack``) is below it has k
+    pairs strictly better and is dropped, and a new pair can enter only if its fast score is at least
+    ``bound - w_a - its chunk's slack``.
+    """
+    slack = max(lane.slack for lane in lanes)
+    shift = float(weights.availability)
+    held_rows = np.concatenate([np.repeat(np.arange(n_req), k)] * len(lanes))
+    held = np.concatenate([lane.topk.values.ravel().astype(np.float64) for lane in lanes])
+    rows = np.concatenate([held_rows] + [lane.pending_rows for lane in lanes])
+    lower = np.concatenate([held] + [lane.pending_fast.astype(np.float64) + (shift - slack) for lane in lanes])
+    finite = lower > -np.inf
+    bound = _kth_largest(rows[finite], lower[finite], n_req, k)
+    for lane in lanes:
+        alive = lane.pending_fast.astype(np.float64) + (shift + slack) >= bound[lane.pending_rows]
+        lane.pending_rows, lane.pending_cols = lane.pending_rows[alive], lane.pending_cols[alive]
+        lane.pending_fast = lane.pending_fast[alive]
+    return bound
+
+
+def _flush(inputs: ScoringInputs, plan: _Plan, lane: _Lane) -> None:
+    """Re-score the lane's pending candidates exactly and fold them into its top-k."""
+    if lane.pending_rows.size:
+        exact = rescore_pairs(
+            inputs,
+            plan.weights,
+            lane.pending_rows,
+            lane.pending_cols,
+            availability=np.ones(lane.pending_rows.size, dtype=np.float32),  # every candidate passed the filter
+            context=plan.context,
+        )
+        lane.topk.merge(lane.pending_rows, lane.pending_cols, exact)
+    lane.pending_rows = np.zeros(0, dtype=np.int64)
+    lane.pending_cols = np.zeros(0, dtype=np.int64)
+    lane.pending_fast = np.zeros(0, dtype=np.float32)
+    lane.slack = 0.0
 
 
 def _run_chunk(
@@ -990,21 +1354,62 @@ def _run_chunk(
     filters = _chunk_filters(inputs, plan, start, stop)
     lane.filtered += filters.filtered
     tick("filters per window / language set, counts")
-    threshold = lane.topk.threshold
-    rows, cols, values = [], [], []
+    # Bounds are exact scores (availability included); fast scores leave the availability weight out.
+    n_kept = lane.topk.k
+    bound = _prune([lane], plan.weights, n_req, n_kept) if lane.pending_rows.size else lane.topk.threshold
+    threshold = _lowered(np.asarray(bound, dtype=np.float32), plan.weights.availability)
+    slack = _chunk_slack(inputs, plan, start, stop)
+    rows, cols, fast = [], [], []
     for r0 in range(0, n_req, _TILE_ROWS):
         r1 = min(r0 + _TILE_ROWS, n_req)
-        tile_rows, tile_cols, tile_values, counts = _select_tile(
-            score, row_max, filters, plan, threshold, lane.topk.k, r0, r1
+        tile_rows, tile_cols, tile_fast, counts = _select_tile(
+            score, row_max, filters, plan, threshold, n_kept, r0, r1, slack
         )
         lane.eligible[r0:r1] += counts
         rows.append(tile_rows)
         cols.append(tile_cols)
-        values.append(tile_values)
+        fast.append(tile_fast)
     tick("masks, eligible counts, top-k candidates")
     if rows:
-        lane.topk.merge(np.concatenate(rows), np.concatenate(cols).astype(np.int64) + start, np.concatenate(values))
+        lane.pending_rows = np.concatenate([lane.pending_rows, *rows]).astype(np.int64)
+        lane.pending_cols = np.concatenate([lane.pending_cols, *(c.astype(np.int64) + start for c in cols)])
+        lane.pending_fast = np.concatenate([lane.pending_fast, *fast]).astype(np.float32)
+        lane.slack = max(lane.slack, slack)
+        _prune([lane], plan.weights, n_req, n_kept)
+        if lane.pending_rows.size > _PENDING_PER_REQUEST * n_kept * n_req:
+            _flush(inputs, plan, lane)
+            tick("exact re-scoring of the candidates")
     tick("top-k merge")
+
+
+#: A lane re-scores its pending candidates once they outnumber this many times k per request (ties can keep many
+#: within the margin); otherwise at the end.
+_PENDING_PER_REQUEST = 4
+
+
+def _chunk_slack(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) -> float:
+    """A bound on ``|fast score - exact score|`` (availability left out of both) for the pairs of experts
+    ``start:stop`` that pass the filters; see :func:`shortlist` for the argument. Rises with the embeddings' norms,
+    so it is taken per chunk from the chunk's texts."""
+    terms, scale = plan.error_terms, plan.error_scale
+    d0, d1 = int(inputs.doc_offsets[start]), int(inputs.doc_offsets[stop])
+    if plan.semantic:
+        docs = inputs.doc_embeddings[d0:d1]
+        doc_norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", docs, docs), initial=0.0))) * 1.01
+        terms += docs.shape[1]
+        scale += plan.weights.semantic * plan.request_norm * doc_norm
+    if plan.lexical and inputs.doc_lexical is not None:
+        texts = inputs.doc_lexical[d0:d1]
+        squares = np.asarray(texts.multiply(texts).sum(axis=1, dtype=np.float64))
+        scale += plan.weights.lexical * plan.request_lexical_norm * float(np.sqrt(np.max(squares, initial=0.0))) * 1.01
+    slack = 2.0 * terms * _UNIT_ROUNDOFF * scale + terms * 2.0**-140
+    if not math.isfinite(slack):
+        raise ValueError("the embeddings or TF-IDF rows hold non-finite values (nan or inf): nothing can be ranked")
+    return slack
+
+
+#: float32 unit roundoff: a correctly rounded operation is off by at most this times its result.
+_UNIT_ROUNDOFF = 2.0**-24
 
 
 def _shortlist(
@@ -1039,14 +1444,17 @@ def _shortlist(
                     progress(stop - start)
         else:
             workers = _run_lanes(inputs, plan, bounds, lanes=lanes, k=k, tick=tick, progress=progress)
+    # The lanes' pending candidates face every lane's bounds at once, then the survivors are re-scored.
+    if any(lane.pending_rows.size for lane in workers):
+        _prune(workers, weights, n_req, k)
+    for lane in workers:
+        _flush(inputs, plan, lane)
+    tick("exact re-scoring of the candidates")
     acc = workers[0].topk
     for other in workers[1:]:
         # Lanes hold interleaved chunks; merge sorts by (score desc, column asc), so the order they come in is moot.
         acc.merge(np.repeat(np.arange(n_req), k), other.topk.columns.ravel(), other.topk.values.ravel())
     experts, scores = acc.result()
-    if weights.availability:
-        # Availability is min(1, free / need) and a pair with free < need is filtered: every ranked pair has 1.
-        scores[experts >= 0] += np.float32(weights.availability)
     filtered, eligible = workers[0].filtered, workers[0].eligible
     for other in workers[1:]:
         filtered += other.filtered
@@ -1097,9 +1505,8 @@ def _run_lanes(
 class _BlasThreads:
     """BLAS limited to one thread while any :func:`shortlist` runs in this process.
 
-    The lanes are the parallelism, and one thread per product makes a chunk's scores independent of how many
-    threads run (a product split among threads can round the last bit differently), so a chunk scores the same
-    whether it runs alone, in a lane, or in a shard of :mod:`gscp_match.distributed`. Reference-counted, so
+    The lanes are the parallelism: BLAS threads on top of them would only oversubscribe the cores. (Results do not
+    depend on it: fast scores only choose candidates, see :func:`shortlist`.) Reference-counted, so
     concurrent runs in one process keep the limit until the last one ends. Other BLAS users in the process get one
     thread meanwhile.
     """
@@ -1157,19 +1564,51 @@ def shortlist(
         Default: :meth:`Weights.default`.
     chunk_size : int
         Experts per chunk; memory is O(n_requests x chunk_size) per worker thread (about 40 MiB per thread for 1,000
-        requests at the default). Rankings do not depend on it; scores are bit-identical for every multiple of
-        4,096 and within float32 rounding otherwise.
+        requests at the default). Neither rankings nor scores depend on it, to the bit.
     progress : callable, optional
         Called with the number of experts done after each chunk, from the calling thread.
 
     Returns
     -------
     Shortlist
+        Per request, the ``k`` pairs that passed the filters with the highest exact score (:func:`rescore_pairs`),
+        ties broken by the lower expert row (rows are in ``expert_id`` order: by id); ``scores`` are those exact
+        scores.
 
     Notes
     -----
+    *Why the result cannot depend on the machine, the chunk size, the lanes or the shards.* Two scores exist for a
+    pair. The *exact* score ``x`` (:func:`rescore_pairs`) is computed from the pair's own data in an order fixed by
+    the code: products of float32 inputs in float64 (exact), sums in a fixed tree order, the text aggregation of
+    :func:`gscp_match.aggregate.aggregate`, the weighted sum in float64, one rounding to float32. Every step is a
+    correctly rounded IEEE operation whose operands are the same whatever else is computed, so ``x`` is the same on
+    every machine and every BLAS, and in every batch of pairs. The *fast* score ``f`` comes from one float32 BLAS
+    product per block; its last bits depend on the kernel and the blocking. Ranking is decided on ``x`` alone:
+    the top-k is the k largest ``(x, -row)``, which is a function of the inputs only.
+
+    *Why the true top-k is never missed.* Let ``delta`` bound ``|f - (x - w_availability)|`` for every pair that
+    passed the filters (the fast score leaves the constant availability term out). Any float32 dot product of
+    ``n`` terms, summed in any order, with or without FMA, is off by at most ``n u sum|a_i b_i|`` (to first order,
+    ``u = 2**-24``; every BLAS sgemm computes each entry as such a sum). Here ``n`` counts the ``d`` embedding
+    terms, the feature columns, the TF-IDF terms and a few roundings of inputs, weights, aggregation and the final
+    sum (16 allowed), and ``sum|a_i b_i|`` is at most ``w_semantic |q| |e| + w_lexical |q_lex| |d_lex|`` plus the
+    features' share of it (at most 1 per component and 2 for cost, for a pair within budget); norms are measured,
+    per chunk. ``delta`` is twice that first-order estimate, room for the higher-order terms
+    (:func:`_chunk_slack`; about ``1e-4`` for 384-dim unit embeddings and scores of order 1), so every pair's exact
+    score lies in ``[f + w_a - delta, f + w_a + delta]`` (``w_a`` the
+    availability weight), and exactly at ``x`` once re-scored. Per request, let ``L`` be the k-th largest *lower*
+    bound over the pairs kept so far: k pairs are sure to score at least ``L``, so a pair whose *upper* bound is
+    below ``L`` has k pairs strictly better and cannot be in the top-k. A lane therefore keeps every pair of a chunk
+    with ``f >= L - w_a - delta`` (:func:`gscp_match.topk.candidates` with ``slack=delta``, cuts rounded down), and
+    drops a kept pair as soon as its upper bound falls below ``L`` (:func:`_prune`). Within one chunk a request may
+    cut to its own k-th best fast score ``f_k`` first: k pairs have ``x - w_a > f_k - delta``, and a pair with
+    ``f < f_k - 2 delta`` has ``x - w_a < f_k - delta``. At the end the lanes' survivors face all lanes' bounds, are
+    re-scored to ``x`` (about k per request, more only where pairs tie within ``delta``) and merged by ``(x desc,
+    row asc)``; shards merge the same way, so they return the same k pairs with the same scores. A kernel with
+    another rounding can only change which pairs are re-scored, never the answer.
+
     Large problems run on one worker thread per available core (at most 4). While a call runs, BLAS is limited to
-    one thread in the whole process (threadpoolctl), so that scores never depend on how a product was split.
+    one thread in the whole process (threadpoolctl), so lanes do not oversubscribe the cores.
 
     Examples
     --------
@@ -1195,7 +1634,9 @@ def pair_components(
     """Components for given (request, expert) pairs, for explanations.
 
     Computed for the pairs only (never a whole request x expert block): each pair's texts are scored row by row,
-    features are gathered per pair, free days per (distinct window, distinct expert).
+    features are gathered per pair, free days per (distinct window, distinct expert). The components are the exact
+    ones of :func:`rescore_pairs`: for a pair :func:`shortlist` ranked, ``float32(sum(w[c] * components[c]))``
+    summed in float64 in :data:`COMPONENTS` order is its reported score, to the bit.
 
     Returns
     -------
@@ -1217,42 +1658,7 @@ def pair_components(
     expert_rows = np.asarray(expert_rows, dtype=np.int64).ravel()
     if request_rows.shape != expert_rows.shape:
         raise ValueError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
-    n = request_rows.size
     context = _context(inputs)
-    f, windows = context.features, context.windows
-
-    # Every text of every pair's expert, pair by pair (CSR-style: pair p owns pair_docs[first[p]:first[p + 1]]).
-    counts = inputs.doc_offsets[expert_rows + 1] - inputs.doc_offsets[expert_rows]
-    first = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=first[1:])
-    owner = np.repeat(np.arange(n), counts)
-    pair_docs = inputs.doc_offsets[expert_rows][owner] + np.arange(first[-1]) - first[:-1][owner]
-    doc_request = request_rows[owner]
-    sims = np.einsum("ij,ij->i", inputs.request_embeddings[doc_request], inputs.doc_embeddings[pair_docs])
-    semantic, best_local = aggregate(sims[None, :].astype(np.float32), first, method=inputs.aggregation)
-    best_doc = np.where(best_local[0] >= 0, pair_docs[np.maximum(best_local[0], 0)], -1) if n else best_local[0]
-    lexical = np.zeros(n, dtype=np.float32)
-    if inputs.request_lexical is not None and inputs.doc_lexical is not None:
-        lex = np.asarray(
-            inputs.request_lexical[doc_request].multiply(inputs.doc_lexical[pair_docs]).sum(axis=1), dtype=np.float32
-        ).ravel()
-        lexical = aggregate(lex[None, :], first, method=inputs.aggregation)[0][0]
-
-    experts, expert_index = np.unique(expert_rows, return_inverse=True)
-    expert_index = np.asarray(expert_index).ravel()
-    features = _expert_block(f, experts, experts.size)[expert_index]  # (n, F)
-    requested = f.request[request_rows]  # (n, F)
-    components = {
-        "semantic": semantic[0],
-        "lexical": lexical,
-        **{name: np.einsum("ij,ij->i", requested[:, cols], features[:, cols]) for name, cols in f.columns.items()},
-    }
-
-    free_days = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
-    window = windows.of_request[request_rows]
-    has = window < windows.start.size
-    if has.any():
-        per_window = _window_free_days(inputs, windows, experts)  # (n_windows, n_distinct_experts)
-        free_days[has] = per_window[window[has], expert_index[has]]
-    components["availability"] = np.minimum(1.0, free_days / windows.need[request_rows])
-    return {c: np.asarray(components[c], dtype=np.float32) for c in COMPONENTS}, free_days, best_doc
+    components, best_doc = _pair_parts(inputs, context.features, request_rows, expert_rows)
+    components["availability"], free_days = _pair_availability(inputs, context.windows, request_rows, expert_rows)
+    return {c: components[c] for c in COMPONENTS}, free_days, best_doc

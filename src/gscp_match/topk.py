@@ -25,6 +25,7 @@ def candidates(
     threshold: NDArray[np.float32],
     k: int,
     *,
+    slack: float = 0.0,
     keep: NDArray[np.bool_] | None = None,
     packed_keep: NDArray[np.uint8] | None = None,
     row_max: NDArray[np.float32] | None = None,
@@ -36,10 +37,16 @@ def candidates(
     block : (n_rows, width) float32
         Scores; ``-inf`` entries are never selected.
     threshold : (n_rows,) float32
-        The running k-th best score of each row (``-inf`` while a row holds fewer than k); an entry equal to it
-        loses (it comes from a later column).
+        The running k-th best score of each row (``-inf`` while a row holds fewer than k). With ``slack == 0`` an
+        entry equal to it loses (it comes from a later column).
     k : int
         Entries kept per row (>= 1).
+    slack : float, default 0
+        A bound on how far each entry of ``block`` may be from the score the row is finally ranked by (``block``
+        is a fast approximation, ``threshold`` is in final scores): ``|block - final| < slack``. Then every entry
+        with ``block >= threshold - slack`` is a candidate, and a crowded row is cut at its block k-th best minus
+        ``2 * slack`` (k entries at or above that value have final scores above it minus ``slack``, so an entry more
+        than ``2 * slack`` below it has k entries strictly better). Both cuts are rounded down.
     keep : (n_rows, width) bool, optional
         Entries allowed to rank (the pairs that passed the hard filters); default: all.
     packed_keep : (n_rows, ceil(width / 8)) uint8, optional
@@ -51,7 +58,8 @@ def candidates(
     -------
     rows, columns : (n_candidates,) intp
         Positions in ``block``, row-major. Every entry that belongs in its row's top-k over the columns seen so far
-        is among them; a row sends at most ``2 * k`` candidates plus ties at its block k-th best value.
+        is among them; a row sends at most ``2 * k`` candidates plus ties at its block k-th best value (with
+        ``slack``: plus the entries within ``2 * slack`` of it).
     values : (n_candidates,) float32
 
     Examples
@@ -60,35 +68,53 @@ def candidates(
     >>> rows, cols, values = candidates(block, np.array([0.3], dtype=np.float32), 1)
     >>> cols.tolist(), values.tolist()
     ([1, 2], [0.699999988079071, 0.4000000059604645])
+    >>> candidates(block, np.array([0.55], dtype=np.float32), 1, slack=0.1)[1].tolist()
+    [1]
+    >>> candidates(block, np.array([0.45], dtype=np.float32), 1, slack=0.1)[1].tolist()
+    [1, 2]
     """
     width = block.shape[1]
+    floor = _lowered(threshold, slack)
     # Once thresholds are warm, most rows send nothing: a row maximum (one read, no mask) finds the rows that may,
     # and only those rows are compared, masked and searched.
     if row_max is None:
         row_max = np.max(block, axis=1, initial=-np.inf)
-    hit = np.flatnonzero(row_max > threshold) if width else np.zeros(0, np.intp)
+    hit = np.flatnonzero(row_max > floor) if width else np.zeros(0, np.intp)
     sub_keep = None
     if keep is not None:
         sub_keep = keep[hit]
     elif packed_keep is not None:
         sub_keep = np.unpackbits(packed_keep[hit], axis=1, count=width).view(bool)
-    sub_mask = block[hit] > threshold[hit, None]
+    sub_mask = block[hit] > floor[hit, None]
     if sub_keep is not None:
         sub_mask &= sub_keep
     if width > k and hit.size:
         crowded = np.flatnonzero(np.count_nonzero(sub_mask, axis=1) > 2 * k)
         if crowded.size:
-            # Tighten these rows' threshold to the block's own k-th best allowed value first, so the merge stays
-            # small. Ties at that value are kept, so the result is exact.
+            # Tighten these rows' threshold to the block's own k-th best allowed value first (less 2 x slack), so
+            # the merge stays small. Ties at that value are kept, so the result is exact.
             sub = block[hit[crowded]]
             if sub_keep is not None:
                 sub = np.where(sub_keep[crowded], sub, np.float32(-np.inf))
-            kth = -np.partition(-sub, k - 1, axis=1)[:, k - 1]
-            old = threshold[hit[crowded]][:, None]
+            kth = _lowered(-np.partition(-sub, k - 1, axis=1)[:, k - 1], 2 * slack)
+            old = floor[hit[crowded]][:, None]
             sub_mask[crowded] = (sub >= np.maximum(kth[:, None], old)) & (sub > old)
     local, cols = np.divmod(np.flatnonzero(sub_mask), width)
     rows = hit[local]
     return rows, cols, block[rows, cols]
+
+
+def _lowered(values: NDArray[np.float32], amount: float) -> NDArray[np.float32]:
+    """``values - amount`` in float32, rounded down (so never above the exact difference); ``values`` when 0.
+
+    The cut may then be below ``value - amount`` by an ulp or two, which only lets a few more candidates through.
+    """
+    if amount == 0:
+        return values
+    if not amount > 0:
+        raise ValueError(f"slack must be >= 0, got {amount!r}")
+    lowered = (values.astype(np.float64) - amount).astype(np.float32)
+    return np.nextafter(lowered, np.float32(-np.inf))
 
 
 class TopK:
