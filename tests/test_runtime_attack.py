@@ -145,8 +145,11 @@ def test_every_problem_of_every_input_is_listed_in_one_run(tmp_path, capsys, no_
 
     files = _demo_files(tmp_path)
     _bad_requests(files)
+    header = [c.strip('"') for c in files["evidence"].read_text(encoding="utf-8").splitlines()[0].split(",")]
+    assert header[:5] == ["expert_id", "text", "title", "year", "kind"]
+    row = ["NOBODY", "Worked on a bus network", "", "2019", "engagement"] + [""] * (len(header) - 5)
     with files["evidence"].open("a", encoding="utf-8") as handle:
-        handle.write("NOBODY,Worked on a bus network,,2019,engagement\n")  # an expert the roster lacks
+        handle.write(",".join(row) + "\n")  # an expert the roster lacks (a whole row: a short one is its own error)
     weights = tmp_path / "weights.json"
     weights.write_text('{"weights": {"semantic": "heavy"}}', encoding="utf-8")
     history = tmp_path / "history.csv"
