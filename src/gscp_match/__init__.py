@@ -15,6 +15,7 @@ from .catalog import Demo, load_cases, load_demo
 from .distributed import distributed_shortlist
 from .errors import InputError, ModelNotFoundError
 from .history import read_history
+from .ingest import ingest
 from .io import write_table
 from .learn import evaluate_rounds, learn_weights
 from .matcher import Matcher, Shortlists
@@ -51,6 +52,7 @@ __all__ = [
     "add_bookings",
     "distributed_shortlist",
     "evaluate_rounds",
+    "ingest",
     "learn_weights",
     "read_history",
     "load_cases",
