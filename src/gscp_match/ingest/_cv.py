@@ -189,7 +189,9 @@ _HEAD_YEAR_LAST = re.compile(rf"^(?:[-•*]\s*)?(?P<title>[^()|]{{4,}}?)\s*[(,]\
 _PUBLICATION = re.compile(rf"^(?:[-•*]\s*)?(?P<title>.+?)\s*\((?P<year>{_YEAR})\)\.?\s*(?P<text>.*)$")
 _LABELLED = re.compile(r"^(?P<label>[A-Za-z][A-Za-z ()/\-]{1,40}?)\s*[:：]\s*(?P<value>.*)$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{1,4}){1,5}(?!\w)")
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{1,4}){1,5}(?!\w)"
+)
 _YEAR_SPAN = re.compile(rf"^{_YEAR}\s*[-–]\s*{_YEAR}$")
 
 
@@ -224,7 +226,8 @@ def _heading_kind(block: Block) -> str | None:
     if kind is not None:
         return kind
     letters = [ch for ch in text if ch.isalpha()]
-    if block.heading or (letters and all(ch.isupper() for ch in letters) and len(text.split()) <= 4 and ":" not in text):
+    capitals = bool(letters) and all(ch.isupper() for ch in letters) and len(text.split()) <= 4 and ":" not in text
+    if block.heading or capitals:
         return "other"
     return None
 
@@ -354,8 +357,14 @@ def _bio(by_kind: dict[str, list[_Section]], findings: list[Finding], name: str)
     for section in by_kind.get("top", []) + by_kind.get("other", []):
         for paragraph in _paragraphs(section.lines):
             if paragraph != name and len(paragraph.split()) >= 12 and not _has_contact(paragraph):
-                findings.append(Finding("bio", _preview(paragraph), LOW, "no profile or summary section; took the "
-                                        "first paragraph of prose"))
+                findings.append(
+                    Finding(
+                        "bio",
+                        _preview(paragraph),
+                        LOW,
+                        "no profile or summary section; took the first paragraph of prose",
+                    )
+                )
                 return paragraph
     findings.append(Finding("bio", "", NONE, "no profile or summary section"))
     return ""
@@ -450,16 +459,16 @@ def _day_rate(cv: CV, lines: Sequence[str]) -> None:
         match = _RATE.search(line)
         if match is None:
             if re.search(r"\brate\b", line, re.I) and re.search(r"\d", line):
-                cv.findings.append(Finding("day_rate_usd", _preview(line), LOW, "a rate without a currency; left "
-                                           "empty"))
+                cv.findings.append(
+                    Finding("day_rate_usd", _preview(line), LOW, "a rate without a currency; left empty")
+                )
             continue
         currency = (match.group("cur") or match.group("cur2") or "").upper().replace(" ", "")
         amount = float(re.sub(r"[,\s]", "", match.group("amount") or match.group("amount2")))
         if currency in ("USD", "US$", "$", "DOLLARS"):
             cv.day_rate_usd = amount
             return
-        cv.findings.append(Finding("day_rate_usd", match.group(0), LOW, "not in US dollars; not converted, left "
-                                   "empty"))
+        cv.findings.append(Finding("day_rate_usd", match.group(0), LOW, "not in US dollars; not converted, left empty"))
         return
     cv.findings.append(Finding("day_rate_usd", "", NONE, "no day rate stated"))
 
@@ -486,8 +495,12 @@ def _entries(section: _Section, kind: str, findings: list[Finding]) -> list[Entr
         header = _HEAD_YEAR_FIRST.match(line) or _HEAD_YEAR_LAST.match(line)
         if header:
             close()
-            current = {"title": header.group("title").strip(" .|-–—"), "year": int(header.group("year")),
-                       "text": [], "countries": []}
+            current = {
+                "title": header.group("title").strip(" .|-–—"),
+                "year": int(header.group("year")),
+                "text": [],
+                "countries": [],
+            }
             continue
         if current is None:
             continue

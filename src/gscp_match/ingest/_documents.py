@@ -130,8 +130,30 @@ def _read_text(path: Path) -> list[Block]:
 class _HTMLBlocks(html.parser.HTMLParser):
     """Paragraph-like elements become blocks; tables become rows; scripts and styles are skipped."""
 
-    _BREAKS = {"p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer",
-               "dt", "dd", "blockquote", "pre", "ul", "ol", "dl", "title"}
+    _BREAKS = {
+        "p",
+        "div",
+        "li",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "ul",
+        "ol",
+        "dl",
+        "title",
+    }
     _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
     _SKIP = {"script", "style", "noscript", "template", "head"}
 

@@ -41,8 +41,18 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: Columns of ``ingest_review.csv``.
 REVIEW_COLUMNS = ("file", "expert_id", "field", "found", "confidence", "note")
 
-_EXPERT_COLUMNS = ("expert_id", "name", "bio", "nationality", "languages", "regions", "countries", "themes",
-                   "day_rate_usd", "source")
+_EXPERT_COLUMNS = (
+    "expert_id",
+    "name",
+    "bio",
+    "nationality",
+    "languages",
+    "regions",
+    "countries",
+    "themes",
+    "day_rate_usd",
+    "source",
+)
 _EVIDENCE_COLUMNS = ("expert_id", "text", "title", "year", "kind", "source")
 
 
@@ -158,9 +168,14 @@ def _units(folder: Path, ids: dict[str, str]) -> tuple[list[_Unit], list[_Outcom
         if entry.is_dir():
             files = _documents_in(entry)
             cv, reports = _pick_cv(files, entry)
-            problem = "" if cv is not None else (
-                "the folder holds no document" if not files else
-                "cannot tell which file is the CV; put 'cv' in its name"
+            problem = (
+                ""
+                if cv is not None
+                else (
+                    "the folder holds no document"
+                    if not files
+                    else "cannot tell which file is the CV; put 'cv' in its name"
+                )
             )
             units.append(_Unit(entry.name, expert_id, cv, tuple(reports), problem))
         elif entry.is_file():
@@ -175,8 +190,11 @@ def _units(folder: Path, ids: dict[str, str]) -> tuple[list[_Unit], list[_Outcom
         if not unit.expert_id:
             outcomes.append(_problem(unit, "the name gives no expert_id; give one with --ids"))
         elif clash:
-            outcomes.append(_problem(unit, f"same expert_id {unit.expert_id!r} as {', '.join(clash)}; rename one "
-                                     "or give ids with --ids"))
+            outcomes.append(
+                _problem(
+                    unit, f"same expert_id {unit.expert_id!r} as {', '.join(clash)}; rename one or give ids with --ids"
+                )
+            )
         else:
             kept.append(unit)
     return kept, outcomes
@@ -191,8 +209,14 @@ def _problem(unit: _Unit, message: str, file: str | None = None) -> _Outcome:
 
 
 def _review_row(file: str, expert_id: str, finding: Finding) -> dict:
-    return {"file": file, "expert_id": expert_id, "field": finding.field, "found": redact(finding.found),
-            "confidence": finding.confidence, "note": finding.note}
+    return {
+        "file": file,
+        "expert_id": expert_id,
+        "field": finding.field,
+        "found": redact(finding.found),
+        "confidence": finding.confidence,
+        "note": finding.note,
+    }
 
 
 def _check_size(path: Path, max_bytes: int) -> None:
@@ -234,8 +258,14 @@ def _ingest_unit(unit: _Unit, root: Path, redact_contacts: bool, max_bytes: int)
             return outcome
     bio = clean(cv.bio)
     evidence = [
-        {"expert_id": unit.expert_id, "text": clean(e.text), "title": clean(e.title),
-         "year": e.year if e.year is not None else "", "kind": e.kind, "source": name}
+        {
+            "expert_id": unit.expert_id,
+            "text": clean(e.text),
+            "title": clean(e.title),
+            "year": e.year if e.year is not None else "",
+            "kind": e.kind,
+            "source": name,
+        }
         for e, name in entries
     ]
     themes, theme_findings = infer_themes([bio] + [f"{row['title']}. {row['text']}" for row in evidence])
@@ -244,9 +274,15 @@ def _ingest_unit(unit: _Unit, root: Path, redact_contacts: bool, max_bytes: int)
         findings.append(Finding("themes", "", NONE, "no theme keywords found"))
     regions = sorted({r for c in cv.countries if (r := country_region(c))})
     outcome.expert = {
-        "expert_id": unit.expert_id, "name": cv.name, "bio": bio, "nationality": cv.nationality,
-        "languages": ";".join(cv.languages), "regions": ";".join(regions), "countries": ";".join(cv.countries),
-        "themes": ";".join(themes), "day_rate_usd": "" if cv.day_rate_usd is None else cv.day_rate_usd,
+        "expert_id": unit.expert_id,
+        "name": cv.name,
+        "bio": bio,
+        "nationality": cv.nationality,
+        "languages": ";".join(cv.languages),
+        "regions": ";".join(regions),
+        "countries": ";".join(cv.countries),
+        "themes": ";".join(themes),
+        "day_rate_usd": "" if cv.day_rate_usd is None else cv.day_rate_usd,
         "source": cv_name,
     }
     outcome.evidence = evidence
@@ -374,8 +410,11 @@ def _write_all(
 ) -> tuple[Path, ...]:
     """All three tables or none: each is written to a temporary file; the renames happen once all are written."""
     folder = Path(out)
-    targets = [(experts, folder / f"experts.{file_format}"), (evidence, folder / f"evidence.{file_format}"),
-               (review, folder / f"ingest_review.{file_format}")]
+    targets = [
+        (experts, folder / f"experts.{file_format}"),
+        (evidence, folder / f"evidence.{file_format}"),
+        (review, folder / f"ingest_review.{file_format}"),
+    ]
     for _, path in targets:
         format_of(path)
     with contextlib.ExitStack() as stack:
