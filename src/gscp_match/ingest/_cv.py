@@ -190,7 +190,7 @@ _PUBLICATION = re.compile(rf"^(?:[-•*]\s*)?(?P<title>.+?)\s*\((?P<year>{_YEAR}
 _LABELLED = re.compile(r"^(?P<label>[A-Za-z][A-Za-z ()/\-]{1,40}?)\s*[:：]\s*(?P<value>.*)$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{1,4}){1,5}(?!\w)"
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,5}(?!\w)"
 )
 _YEAR_SPAN = re.compile(rf"^{_YEAR}\s*[-–]\s*{_YEAR}$")
 

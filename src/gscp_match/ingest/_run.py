@@ -222,7 +222,12 @@ def _review_row(file: str, expert_id: str, finding: Finding) -> dict:
 def _check_size(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
-        raise DocumentError(f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (max_bytes); not read")
+        raise DocumentError(f"is {_size(size)}, over the {_size(max_bytes)} limit; not read")
+
+
+def _size(n_bytes: int) -> str:
+    """``20.0 MB``, ``3.1 kB``."""
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.1f} kB"
 
 
 def _ingest_unit(unit: _Unit, root: Path, redact_contacts: bool, max_bytes: int) -> _Outcome:
