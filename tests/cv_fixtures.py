@@ -771,6 +771,16 @@ def write_bad_inputs(folder: Path) -> dict[str, Path]:
     return paths
 
 
+def _letters(i: int) -> str:
+    """A name-like tag for the ``i``-th copy (names have no digits): 0 -> 'Aa', 27 -> 'Bb'."""
+    first, rest = divmod(i, 26)
+    tag = chr(ord("a") + rest)
+    while first:
+        first, digit = divmod(first, 26)
+        tag = chr(ord("a") + digit) + tag
+    return tag.capitalize() + "a" if len(tag) == 1 else tag.capitalize()
+
+
 def many_experts(n: int) -> list[CVFacts]:
     """``n`` fictional experts for the benchmark: the base experts cycled through every layout, renamed."""
     layouts = list(LAYOUTS)
@@ -781,7 +791,7 @@ def many_experts(n: int) -> list[CVFacts]:
             replace(
                 base,
                 slug=f"{base.slug}-{i:05d}",
-                name=base.name.replace(" (fictional)", f" {i} (fictional)"),
+                name=base.name.replace(" (fictional)", f" {_letters(i)} (fictional)"),
                 layout=layouts[i % len(layouts)],
             )
         )
