@@ -391,6 +391,40 @@ def test_a_subfolder_is_one_expert_with_its_reports(ingested: IngestResult) -> N
     assert _expert(ingested, "park-jiwon")["source"] == "park-jiwon/cv.pdf"
 
 
+def test_docx_text_boxes_are_read_once(tmp_path: Path) -> None:
+    import docx
+    from docx.oxml import parse_xml
+
+    ns = (
+        'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+        'xmlns:v="urn:schemas-microsoft-com:vml"'
+    )
+    box = "<w:txbxContent><w:p><w:r><w:t>Languages: Korean, Spanish</w:t></w:r></w:p></w:txbxContent>"
+    # As Word writes a text box: a DrawingML copy and a VML fallback copy of the same content.
+    run = (
+        f'<w:r {ns}><mc:AlternateContent><mc:Choice Requires="wps"><wps:txbx>{box}</wps:txbx></mc:Choice>'
+        f"<mc:Fallback><w:pict><v:shape><v:textbox>{box}</v:textbox></v:shape></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r>"
+    )
+    document = docx.Document()
+    document.add_paragraph("Mina Cho (fictional)")
+    sidebar = document.add_paragraph("Contact ")
+    sidebar._p.append(parse_xml(run))
+    sidebar.add_run("details")
+    document.add_heading("Profile", level=1)
+    document.add_paragraph("Housing policy adviser for affordable housing supply and housing finance in cities.")
+    (tmp_path / "cvs").mkdir()
+    document.save(tmp_path / "cvs" / "mina-cho.docx")
+    from gscp_match.ingest._documents import read_document
+
+    texts = [b.text for b in read_document(tmp_path / "cvs" / "mina-cho.docx")]
+    assert texts.count("Languages: Korean, Spanish") == 1 and "Contact details" in texts
+    row = _expert(ingest(tmp_path / "cvs", show_progress=False), "mina-cho")
+    assert row["languages"] == ("ko", "es") and row["themes"] == ("housing",)
+
+
 def test_public_api_and_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert gm.ingest is ingest and "ingest" in gm.__all__
     with pytest.raises(SystemExit):

@@ -272,11 +272,24 @@ def _read_docx(path: Path) -> list[Block]:
     return blocks
 
 
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _in_text_box(node, paragraph) -> bool:  # noqa: ANN001 - lxml elements
+    """True when ``node`` sits in a text box (or Word's fallback copy of one) inside ``paragraph``."""
+    for ancestor in node.iterancestors():
+        if ancestor is paragraph:
+            return False
+        if ancestor.tag in (f"{_W}txbxContent", _MC_FALLBACK):
+            return True
+    return False
+
+
 def _docx_text(paragraph) -> str:  # noqa: ANN001 - an lxml element
     parts = []
-    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}txbxContent"):
-        if node.tag == f"{_W}txbxContent":
-            break  # text-box content is read as its own paragraphs
+    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br"):
+        if _in_text_box(node, paragraph):
+            continue  # text-box content is read as its own paragraphs
         parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
     return clean("".join(parts))
 
@@ -286,7 +299,10 @@ def _docx_paragraph(paragraph) -> list[Block]:  # noqa: ANN001
     style_name = (style.get(f"{_W}val") or "") if style is not None else ""
     heading = style_name.lower().startswith(("heading", "title"))
     blocks = [Block(text=_docx_text(paragraph), heading=heading)]
+    # Word writes a text box twice (DrawingML, and a VML fallback): read the first, skip the fallback.
     for box in paragraph.iter(f"{_W}txbxContent"):
+        if any(a.tag == _MC_FALLBACK for a in box.iterancestors()):
+            continue
         blocks.extend(Block(text=_docx_text(p)) for p in box.iter(f"{_W}p"))
     return blocks
 
