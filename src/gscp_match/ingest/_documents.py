@@ -351,16 +351,22 @@ def _read_pdf(path: Path) -> list[Block]:
     return blocks
 
 
-def _inside(box: dict, bbox: tuple[float, float, float, float]) -> bool:
+def _inside(box: tuple[float, float, float, float], bbox: tuple[float, float, float, float]) -> bool:
+    """Whether the centre of ``box`` lies in ``bbox`` (both ``x0, top, x1, bottom``)."""
     x0, top, x1, bottom = bbox
-    cx, cy = (box["x0"] + box["x1"]) / 2, (box["top"] + box["bottom"]) / 2
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return x0 <= cx <= x1 and top <= cy <= bottom
 
 
 def _pdf_page(page) -> list[Block]:  # noqa: ANN001 - a pdfplumber Page
-    tables = page.find_tables() if page.objects.get("line") or page.objects.get("rect") else []
+    from pdfminer.layout import LTCurve, LTTextBoxHorizontal
+
+    layout = page.layout  # pdfminer's LTPage: text boxes in reading order (columns one after the other)
+    text_boxes = [obj for obj in layout if isinstance(obj, LTTextBoxHorizontal)]
+    # Looking for ruled tables needs pdfplumber's per-character objects (the slow part): only on pages with lines.
+    ruled = any(isinstance(obj, LTCurve) for obj in layout)  # LTLine and LTRect are LTCurves
+    tables = page.find_tables() if ruled else []
     pending = sorted(tables, key=lambda t: t.bbox[1])
-    boxes = page.objects.get("textboxhorizontal", [])
     blocks: list[Block] = []
 
     def emit_table(table) -> None:  # noqa: ANN001
@@ -372,16 +378,18 @@ def _pdf_page(page) -> list[Block]:  # noqa: ANN001 - a pdfplumber Page
         if rows:
             blocks.append(Block(rows=rows))
 
-    for box in boxes:  # pdfminer's reading order (columns grouped)
-        owner = next((t for t in tables if _inside(box, t.bbox)), None)
+    height = float(layout.y1)
+    for box in text_boxes:
+        where = (box.x0, height - box.y1, box.x1, height - box.y0)  # pdfplumber's x0, top, x1, bottom
+        owner = next((t for t in tables if _inside(where, t.bbox)), None)
         if owner is not None:
             if owner in pending:
                 pending.remove(owner)
                 emit_table(owner)
             continue
-        while pending and pending[0].bbox[1] < box["top"] and pending[0].bbox[0] <= box["x0"] + 1:
+        while pending and pending[0].bbox[1] < where[1] and pending[0].bbox[0] <= where[0] + 1:
             emit_table(pending.pop(0))
-        for line in box["text"].splitlines():
+        for line in box.get_text().splitlines():
             blocks.append(Block(text=clean(line)))
         blocks.append(Block())  # a box ends a paragraph
     for table in pending:
