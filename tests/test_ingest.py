@@ -425,6 +425,36 @@ def test_docx_text_boxes_are_read_once(tmp_path: Path) -> None:
     assert row["languages"] == ("ko", "es") and row["themes"] == ("housing",)
 
 
+def test_language_table_and_places_in_entry_titles(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Omar Said (fictional)")
+    table = document.add_table(rows=0, cols=4)
+    for row in (("Language", "Speaking", "Reading", "Writing"), ("Arabic", "native", "native", "native")):
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
+    for cell, text in zip(table.add_row().cells, ("French", "good", "good", "fair"), strict=True):
+        cell.text = text
+    document.add_heading("Summary", level=1)
+    document.add_paragraph("Water engineer working on non-revenue water and smart water meters for utilities.")
+    document.add_heading("Professional experience", level=1)
+    document.add_paragraph("2015-2018 | Non-revenue water programme, Amman, Jordan")
+    document.add_paragraph("Cut non-revenue water with district metering.")
+    document.add_paragraph("Smart water meters for Tunis utility (2021)")
+    document.add_paragraph("Rolled out smart water meters.")
+    (tmp_path / "cvs").mkdir()
+    document.save(tmp_path / "cvs" / "omar-said.docx")
+    result = ingest(tmp_path / "cvs", show_progress=False)
+    row = _expert(result, "omar-said")
+    assert row["languages"] == ("ar", "fr") and row["countries"] == ("JO",)
+    assert result.evidence[["title", "year"]].values.tolist() == [
+        ["Non-revenue water programme, Amman, Jordan", 2015],
+        ["Smart water meters for Tunis utility", 2021],
+    ]
+    assert row["themes"] == ("water",)
+
+
 def test_public_api_and_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert gm.ingest is ingest and "ingest" in gm.__all__
     with pytest.raises(SystemExit):

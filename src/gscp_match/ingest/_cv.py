@@ -278,6 +278,10 @@ def parse_cv(blocks: Sequence[Block]) -> CV:
     first_lines: list[str] = []
     for block in blocks:
         if block.is_table:
+            if _labels().get(_norm(block.rows[0][0])) == "languages" and len(block.rows) > 1:
+                # A language table (Language | Speaking | Reading | Writing): the names are in the first column.
+                labelled.setdefault("languages", []).extend(row[0] for row in block.rows[1:] if row[0])
+                continue
             rest = []
             for row in block.rows:
                 cells = [c for c in row if c]
@@ -483,7 +487,11 @@ def _entries(section: _Section, kind: str, findings: list[Finding]) -> list[Entr
         nonlocal current
         if current is not None:
             text = _join_lines(current["text"]) or current["title"]
-            entries.append(Entry(current["title"], current["year"], text, kind, tuple(current["countries"])))
+            countries = current["countries"]
+            if not countries and "," in current["title"]:
+                # No Location line: a place after the title's first comma ("Bus reform, Rabat, Morocco").
+                countries = countries_in(current["title"].split(",", 1)[1])[0]
+            entries.append(Entry(current["title"], current["year"], text, kind, tuple(countries)))
         current = None
 
     for position, line in enumerate([*section.lines, None]):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import re
 import unicodedata
@@ -402,7 +403,8 @@ def _map(jobs: list[tuple[_Unit, Path, bool, int]], n_jobs: int) -> Iterator[_Ou
     if n_jobs == 1 or len(jobs) < 2 * n_jobs:
         yield from map(_run_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+    # Spawned, not forked: a fork of a process that runs threads (torch, a notebook's) can deadlock in the child.
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from pool.map(_run_one, jobs, chunksize=max(1, min(32, len(jobs) // (4 * n_jobs))))
 
 
