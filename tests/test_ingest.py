@@ -455,6 +455,36 @@ def test_language_table_and_places_in_entry_titles(tmp_path: Path) -> None:
     assert row["themes"] == ("water",)
 
 
+def test_markdown_tables_and_emphasis(tmp_path: Path) -> None:
+    _txt_cv(
+        tmp_path / "cvs",
+        "noa-levi.md",
+        "# Noa Levi (fictional)\n\n**Languages:** Hebrew, English\n\n## Summary\n\nEnergy efficiency adviser for "
+        "smart grids and district energy in cities.\n\n## Experience\n\n| Year | Assignment | Country | Description |\n"
+        "|---|:---|---|---|\n| 2018 | Smart grid pilot | Georgia | Set up a smart grid pilot. |\n"
+        "| 2022 | District energy plan | Armenia | Planned district energy for two districts. |\n\n"
+        "## Publications\n\n- **Energy efficiency in cities** (2021). A guidance note.\n",
+    )
+    result = ingest(tmp_path / "cvs", show_progress=False)
+    row = _expert(result, "noa-levi")
+    assert row["languages"] == ("he", "en") and row["countries"] == ("GE", "AM")
+    assert result.evidence[["title", "year", "kind"]].values.tolist() == [
+        ["Smart grid pilot", 2018, "engagement"],
+        ["District energy plan", 2022, "engagement"],
+        ["Energy efficiency in cities", 2021, "publication"],
+    ]
+    # A plain .txt file is not markdown: '#' and '|' are text there.
+    assert [b.text for b in _read("x.txt", "# not a heading", tmp_path)] == ["# not a heading"]
+
+
+def _read(name: str, text: str, folder: Path):  # noqa: ANN202
+    from gscp_match.ingest._documents import read_document
+
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return read_document(path)
+
+
 def test_public_api_and_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert gm.ingest is ingest and "ingest" in gm.__all__
     with pytest.raises(SystemExit):

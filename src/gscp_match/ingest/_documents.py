@@ -105,6 +105,10 @@ def read_document(path: Path) -> list[Block]:
 # .txt / .md
 
 
+_MD_EMPHASIS = re.compile(r"\*\*|__|`")
+_MD_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
 def _read_text(path: Path) -> list[Block]:
     data = path.read_bytes()
     try:
@@ -113,13 +117,26 @@ def _read_text(path: Path) -> list[Block]:
         text = data.decode("latin-1")
     if "\x00" in text:
         raise DocumentError("is not a text file (binary content)")
-    blocks = []
+    markdown = path.suffix.lower() in (".md", ".markdown")
+    blocks: list[Block] = []
+    table: list[tuple[str, ...]] = []
     for raw in text.splitlines():
         line = clean(raw)
-        heading = line.startswith("#")
+        if markdown:
+            line = _MD_EMPHASIS.sub("", line)
+            if line.startswith("|") and line.endswith("|") and len(line) > 1:
+                if not _MD_TABLE_RULE.match(line):
+                    table.append(tuple(clean(cell) for cell in line[1:-1].split("|")))
+                continue
+            if table:
+                blocks.append(Block(rows=tuple(table)))
+                table = []
+        heading = markdown and line.startswith("#")
         if heading:
             line = line.lstrip("#").strip()
         blocks.append(Block(text=line, heading=heading))
+    if table:
+        blocks.append(Block(rows=tuple(table)))
     return blocks
 
 
