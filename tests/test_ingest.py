@@ -235,8 +235,13 @@ def test_folder_without_a_recognizable_cv_is_reported(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "notes-a.txt").write_text("A\n", encoding="utf-8")
     (folder / "notes-b.txt").write_text("B\n", encoding="utf-8")
+    (folder.parent / "photos").mkdir()
+    (folder.parent / "photos" / "me.jpg").write_bytes(b"\xff\xd8\xff")
     result = ingest(folder.parent, show_progress=False)
-    assert result.problems == ("someone: cannot tell which file is the CV; put 'cv' in its name",)
+    assert result.problems == (
+        "photos: holds no .docx, .pdf, .txt, .md or .html document",
+        "someone: cannot tell which file is the CV; put 'cv' in its name",
+    )
     assert len(result.experts) == 0 and len(result.evidence) == 0
 
 

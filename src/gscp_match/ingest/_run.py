@@ -169,15 +169,14 @@ def _units(folder: Path, ids: dict[str, str]) -> tuple[list[_Unit], list[_Outcom
         if entry.is_dir():
             files = _documents_in(entry)
             cv, reports = _pick_cv(files, entry)
-            problem = (
-                ""
-                if cv is not None
-                else (
-                    "the folder holds no document"
-                    if not files
-                    else "cannot tell which file is the CV; put 'cv' in its name"
+            problem = ""
+            if cv is None:
+                readable = [f for f in files if kind_of(f) is not None]
+                problem = (
+                    "cannot tell which file is the CV; put 'cv' in its name"
+                    if len(readable) > 1
+                    else "holds no .docx, .pdf, .txt, .md or .html document"
                 )
-            )
             units.append(_Unit(entry.name, expert_id, cv, tuple(reports), problem))
         elif entry.is_file():
             units.append(_Unit(entry.name, expert_id, entry))
