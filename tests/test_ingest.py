@@ -497,6 +497,16 @@ def test_public_api_and_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "gscp-match ingest cvs/ --out myround/" in capsys.readouterr().out
 
 
+def test_importing_the_library_loads_no_document_reader() -> None:
+    code = (
+        "import sys, gscp_match; "
+        "print(sorted(m for m in ('docx', 'pdfplumber', 'pdfminer', 'pypdf') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("name", ["gscp_match.ingest._cv", "gscp_match.ingest._documents", "gscp_match.ingest._run"])
 def test_doctests_of_the_ingest_modules(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
