@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "InputError": "errors",
     "ModelNotFoundError": "errors",
     "read_history": "history",
+    "ingest": "ingest",
     "write_table": "io",
     "evaluate_rounds": "learn",
     "learn_weights": "learn",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .distributed import distributed_shortlist
     from .errors import InputError, ModelNotFoundError
     from .history import read_history
+    from .ingest import ingest
     from .io import write_table
     from .learn import evaluate_rounds, learn_weights
     from .matcher import Matcher, Shortlists
@@ -91,6 +93,7 @@ __all__ = [
     "add_bookings",
     "distributed_shortlist",
     "evaluate_rounds",
+    "ingest",
     "learn_weights",
     "read_history",
     "load_cases",

@@ -242,6 +242,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", required=True, help="weights JSON to write")
     p.set_defaults(run=_cmd_learn_weights)
+
+    p = sub.add_parser(
+        "ingest",
+        help="build a roster from a folder of CVs (.docx, .pdf, .txt/.md, .html)",
+        description="Read a folder of CVs, one expert per file or per sub-folder (a CV plus that expert's reports), "
+        "and write experts, evidence (one row per assignment, publication or report) and ingest_review (fields "
+        "not found or uncertain, and files not read). Nothing leaves the machine.",
+        epilog="example:\n  gscp-match ingest cvs/ --out myround/ --redact\n  gscp-match validate "
+        "myround/experts.csv --kind experts\n\n" + _EPILOG_EXIT,
+        formatter_class=_formatter,
+    )
+    p.add_argument("folder", help="folder of CVs")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--ids", help="table with columns file, expert_id (default: ids from the file names)")
+    p.add_argument("--redact", action="store_true", help="drop e-mail addresses and phone numbers from stored texts")
+    p.add_argument("--max-size-mb", type=float, default=20.0, help="skip files larger than this (default 20)")
+    p.add_argument("--jobs", type=int, default=1, help="processes reading documents (default 1)")
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json"], default="csv")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_ingest)
     return parser
 
 
@@ -686,6 +706,30 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
     print(f"wrote {Path(args.out)}")
     if args.per_round:
         print(f"wrote {Path(args.per_round)}")
+    return EXIT_OK
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+
+    if args.max_size_mb <= 0 or args.jobs < 1:
+        raise _Usage("--max-size-mb must be > 0 and --jobs >= 1")
+    result = ingest(
+        args.folder,
+        out=args.out,
+        ids=args.ids,
+        redact_contacts=args.redact,
+        max_bytes=int(args.max_size_mb * 1024 * 1024),
+        n_jobs=args.jobs,
+        file_format=args.format,
+        show_progress=False if args.quiet else None,
+    )
+    # The files not read were logged as warnings, one line each (file and what is wrong).
+    counts = [f"{len(result.experts)} experts", f"{len(result.evidence)} evidence rows"]
+    for path, what in zip(result.written, [*counts, f"{len(result.review)} rows to review"], strict=True):
+        print(f"wrote {path} ({what})")
+    if result.problems:
+        print(f"{len(result.problems)} file(s) not ingested: see {result.written[-1]}")
     return EXIT_OK
 
 
