@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import cv_fixtures as fx  # noqa: E402
 
-from gscp_match.ingest import ingest  # noqa: E402
-from gscp_match.ingest._documents import read_document  # noqa: E402
+from gscp_match.ingestion import ingest  # noqa: E402
+from gscp_match.ingestion._documents import read_document  # noqa: E402
 
 
 def _norm(text: str) -> str:

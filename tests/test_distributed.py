@@ -49,7 +49,10 @@ def demo_inputs(demo, demo_matcher) -> tuple[ScoringInputs, Weights]:
 
 @pytest.fixture(scope="module")
 def demo_matcher(demo) -> Matcher:
-    return Matcher(embedder=HashingEmbedder(64), cache=None).fit(demo.experts, evidence=demo.evidence)
+    # What a profile store holds and store_shortlist scores: 128-token passages, each its own document, raw cosines
+    # (the Matcher pools passages into documents and standardizes in memory, on top of the same store).
+    matcher = Matcher(embedder=HashingEmbedder(64), cache=None, unit="passage", normalize="none", passage_tokens=128)
+    return matcher.fit(demo.experts, evidence=demo.evidence)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""gscp_match.ingest: rosters from folders of fictional CVs (written by tests/cv_fixtures.py into tmp_path)."""
+"""gscp_match.ingestion: rosters from folders of fictional CVs (written by tests/cv_fixtures.py into tmp_path)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import gscp_match as gm
 from gscp_match.cli import main
-from gscp_match.ingest import REVIEW_COLUMNS, IngestResult, ingest, redact
+from gscp_match.ingestion import REVIEW_COLUMNS, IngestResult, ingest, redact
 from gscp_match.store import ProfileStore
 from gscp_match.validate import check_references, read_table, validate_table
 
@@ -204,7 +204,7 @@ def test_nothing_half_written_when_a_write_fails(tmp_path: Path, monkeypatch: py
     folder = tmp_path / "cvs"
     fx.write_cvs(folder, [FACTS["jean-mbeki"], FACTS["rahul-menon"]])
     out = tmp_path / "out"
-    from gscp_match.ingest import _run
+    from gscp_match.ingestion import _run
 
     real = _run.write_table
 
@@ -422,7 +422,7 @@ def test_docx_text_boxes_are_read_once(tmp_path: Path) -> None:
     document.add_paragraph("Housing policy adviser for affordable housing supply and housing finance in cities.")
     (tmp_path / "cvs").mkdir()
     document.save(tmp_path / "cvs" / "mina-cho.docx")
-    from gscp_match.ingest._documents import read_document
+    from gscp_match.ingestion._documents import read_document
 
     texts = [b.text for b in read_document(tmp_path / "cvs" / "mina-cho.docx")]
     assert texts.count("Languages: Korean, Spanish") == 1 and "Contact details" in texts
@@ -483,7 +483,7 @@ def test_markdown_tables_and_emphasis(tmp_path: Path) -> None:
 
 
 def _read(name: str, text: str, folder: Path):  # noqa: ANN202
-    from gscp_match.ingest._documents import read_document
+    from gscp_match.ingestion._documents import read_document
 
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -507,7 +507,7 @@ def test_importing_the_library_loads_no_document_reader() -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", ["gscp_match.ingest._cv", "gscp_match.ingest._documents", "gscp_match.ingest._run"])
+@pytest.mark.parametrize("name", ["gscp_match.ingestion._cv", "gscp_match.ingestion._documents", "gscp_match.ingestion._run"])
 def test_doctests_of_the_ingest_modules(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "InputError": "errors",
     "ModelNotFoundError": "errors",
     "read_history": "history",
-    "ingest": "ingest",
+    "ingest": "ingestion",
     "write_table": "io",
     "evaluate_rounds": "learn",
     "learn_weights": "learn",
@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .distributed import distributed_shortlist
     from .errors import InputError, ModelNotFoundError
     from .history import read_history
-    from .ingest import ingest
+    from .ingestion import ingest
     from .io import write_table
     from .learn import evaluate_rounds, learn_weights
     from .matcher import Matcher, Shortlists

@@ -710,7 +710,7 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import ingest
+    from .ingestion import ingest
 
     if args.max_size_mb <= 0 or args.jobs < 1:
         raise _Usage("--max-size-mb must be > 0 and --jobs >= 1")

@@ -567,7 +567,9 @@ def store_shortlist(
 
     Only the requests travel from this process; every task reads one store shard from the shared folder, rebuilds
     its expert arrays, conflict columns and TF-IDF rows, and runs :func:`gscp_match.scoring.shortlist` on it. The
-    roster never has to fit in this process's memory.
+    roster never has to fit in this process's memory. Each stored passage is scored as a document of its own, with
+    raw cosines: the document pooling and per-request standardization of :class:`gscp_match.Matcher` need the
+    roster in memory (``Matcher(store=...)`` does both on top of the same store).
 
     Parameters
     ----------

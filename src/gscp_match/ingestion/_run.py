@@ -34,7 +34,7 @@ from ._documents import DocumentError, kind_of, read_document
 
 __all__ = ["ingest", "IngestResult", "REVIEW_COLUMNS", "DEFAULT_MAX_BYTES"]
 
-logger = logging.getLogger("gscp_match.ingest")
+logger = logging.getLogger("gscp_match.ingestion")
 
 #: Files larger than this are not read (20 MB).
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
