@@ -507,7 +507,9 @@ def test_importing_the_library_loads_no_document_reader() -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", ["gscp_match.ingestion._cv", "gscp_match.ingestion._documents", "gscp_match.ingestion._run"])
+@pytest.mark.parametrize(
+    "name", ["gscp_match.ingestion._cv", "gscp_match.ingestion._documents", "gscp_match.ingestion._run"]
+)
 def test_doctests_of_the_ingest_modules(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
