@@ -191,3 +191,20 @@ def test_text_language_overrides_detection(demo):
     table.loc[table.index[1], ["title", "description"]] = [FRENCH["title"], FRENCH["description"]]
     assert matcher._languages(table).tolist() == ["en", "en"]
     assert matcher._languages(table.assign(text_language="")).tolist() == ["en", "fr"]
+
+
+def test_text_language_of_profiles_and_evidence_overrides_detection(demo):
+    experts = demo.experts.assign(text_language="")
+    experts.loc[experts.index[0], "text_language"] = "Korean"  # a name works as well as a code
+    evidence = demo.evidence.assign(text_language="")
+    evidence.loc[evidence.index[0], "text_language"] = "fr"
+    matcher = Matcher("hashing", cache=None).fit(experts, evidence=evidence)
+    units, languages = matcher.expert_units_, matcher.document_languages_["experts"]
+    first_bio = np.flatnonzero((units.source_kind == "bio") & (units.source_row == 0))
+    first_evidence = np.flatnonzero((units.source_kind == "evidence") & (units.source_row == 0))
+    assert languages[first_bio].tolist() == ["ko"] and languages[first_evidence].tolist() == ["fr"]
+    assert (np.delete(languages, [*first_bio, *first_evidence]) == "en").all()
+    from gscp_match.errors import InputError
+
+    with pytest.raises(InputError, match="text_language"):
+        Matcher("hashing", cache=None).fit(experts.assign(text_language="Klingon"))

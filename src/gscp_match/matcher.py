@@ -314,12 +314,10 @@ class Matcher:
         self._e5: Any = None
         self._mixed: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
         self.document_languages_ = {
-            target: (
-                np.asarray(detect_languages(units.passages), dtype=object)
-                if self.multilingual == "auto"
-                else np.full(len(units.passages), "en", dtype=object)
-            )
-            for target, units in (("experts", self.expert_units_), ("cases", self.case_units_))
+            "experts": self._document_languages(
+                self.expert_units_, {"bio": self.experts_, "evidence": evidence_table}
+            ),
+            "cases": self._document_languages(self.case_units_, {"summary": self.cases_}),
         }
         if self.normalize == "zscore":
             # One more coordinate of 1 per document carries each request's shift (see gscp_match.standardize).
@@ -387,6 +385,22 @@ class Matcher:
         lexical_q = self.lexical_index_.transform(texts) if self.lexical_index_ is not None else None
         return table, req, _Requests(texts=texts, vectors=q, lexical=lexical_q, languages=self._languages(table))
 
+    def _document_languages(self, units: Documents, sources: dict[str, pd.DataFrame | None]) -> NDArray[np.object_]:
+        """Each scored document's language: the ``text_language`` cell of the row it came from (a bio's from the
+        roster, an evidence row's from the evidence table, a case's from the catalog) when given, else detected."""
+        n = len(units.passages)
+        if self.multilingual == "never":
+            return np.full(n, "en", dtype=object)
+        languages = np.asarray(detect_languages(units.passages), dtype=object)
+        for kind, table in sources.items():
+            if table is None or "text_language" not in table.columns:
+                continue
+            given = _language_cells(table, {"bio": "experts", "summary": "cases"}.get(kind, kind))
+            here = np.flatnonzero(units.source_kind == kind)
+            chosen = given[units.source_row[here]]
+            languages[here] = np.where(chosen != "", chosen, languages[here])
+        return languages
+
     def _languages(self, table: pd.DataFrame) -> NDArray[np.object_]:
         """Each request's language: its ``text_language`` cell when given, else detected from its text."""
         n = len(table)
@@ -394,7 +408,7 @@ class Matcher:
             return np.full(n, "en", dtype=object)
         detected = np.asarray(detect_languages(request_texts(table)), dtype=object)
         if "text_language" in table.columns:
-            given = table["text_language"].astype("string").fillna("").str.strip().str.lower().to_numpy(dtype=object)
+            given = _language_cells(table, "requests")
             detected = np.where(given != "", given, detected)
         return detected
 
@@ -777,6 +791,25 @@ class _Requests:
     vectors: NDArray[np.float32]
     lexical: sp.csr_matrix | None
     languages: NDArray[np.object_]
+
+
+def _language_cells(table: pd.DataFrame, label: str) -> NDArray[np.object_]:
+    """The ``text_language`` column as ISO 639-1 codes ("" where empty); a name or an unknown code is an
+    InputError naming the row."""
+    from .vocab import normalize_language
+
+    cells = table["text_language"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    out = np.full(cells.size, "", dtype=object)
+    for i, cell in enumerate(cells):
+        if cell:
+            code = normalize_language(cell)
+            if code is None:
+                raise InputError(
+                    f"{label} table, record {i + 1}, column 'text_language': unknown language {cell!r}; "
+                    "expected an ISO 639-1 code such as en, fr, es, ar, pt, ru, ko, or a language name"
+                )
+            out[i] = code
+    return out
 
 
 def _bias_or_none(matrix: sp.csr_matrix | None) -> sp.csr_matrix | None:
