@@ -409,3 +409,50 @@ def test_cli_refuses_bad_demo_top_and_roster_out_before_any_work(tmp_path, capsy
     assert code == 2
     assert "--roster-out" in capsys.readouterr().err
     assert not out.exists()
+
+
+def check_candidates(plan: gm.RoundPlan, experts: pd.DataFrame, requests: pd.DataFrame) -> pd.Series:
+    """Assert every candidate's status and reason from the tables alone; return the reason counts."""
+    cands = plan.candidates
+    assert list(cands.columns) == list(gm.round_plan.CANDIDATE_COLUMNS)
+    assert not cands.duplicated(["request_id", "expert_id"]).any()
+    roles = {
+        (r, e): role for r, e, role in plan.assignment[["request_id", "expert_id", "role"]].itertuples(index=False)
+    }
+    for r, e, status in cands[["request_id", "expert_id", "status"]].itertuples(index=False):
+        assert roles.get((r, e), "not chosen") == status
+    assert len(cands[cands["status"] != "not chosen"]) == len(plan.assignment)
+    team = plan.assignment[plan.assignment["role"] == "assigned"]
+    expert = experts.set_index("expert_id")
+    request = requests.set_index("request_id")
+    out = cands[cands["status"] == "not chosen"]
+    assert (out["status_reason"].str.len() > 0).all()
+    for row in out.itertuples(index=False):
+        held = team.loc[team["expert_id"] == row.expert_id, "request_id"].tolist()
+        if row.reason_code == "taken":  # at the limit, and the requests named are the ones holding the expert
+            assert len(held) >= expert.at[row.expert_id, "max_assignments"]
+            assert sorted(row.blocked_by.split(";")) == sorted(held) and all(h in row.status_reason for h in held)
+        elif row.reason_code == "korean_requirement":
+            assert request.at[row.request_id, "korean_experience"]
+            assert not expert.at[row.expert_id, "korean_experience"]
+        elif row.reason_code == "budget":
+            budget = request.at[row.request_id, "budget_usd"]
+            days = request.at[row.request_id, "days"]
+            mine = team[team["request_id"] == row.request_id]["expert_id"]
+            cost = expert.loc[list(mine), "day_rate_usd"].fillna(0).to_numpy() * days
+            own = expert.at[row.expert_id, "day_rate_usd"] * days
+            assert own + cost.sum() > budget  # beside the team, or replacing one of it
+            assert f"USD {budget:,.0f}" in row.status_reason
+        elif row.reason_code == "calendar" and row.blocked_by:
+            assert set(row.blocked_by.split(";")) <= set(held)
+        else:
+            assert row.reason_code in ("calendar", "stand_by", "team_full", "korean_share")
+    return out["reason_code"].value_counts()
+
+
+def test_every_candidate_has_a_status_and_a_reason_in_words(fake_matcher, demo, synthetic_round):
+    counts = check_candidates(fake_matcher.assign(demo.requests), demo.experts, demo.requests)
+    assert counts.get("taken", 0) > 0 and counts.get("korean_requirement", 0) > 0
+    matcher, experts, requests = synthetic_round
+    counts = check_candidates(matcher.assign(requests), experts, requests)
+    assert counts.get("taken", 0) > 0 or counts.get("calendar", 0) > 0

@@ -383,6 +383,9 @@ class Matcher:
             problem=problem,
             sub_roster=sub_roster,
             filters=filters,
+            candidates=round_plan.candidate_table(
+                problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
+            ),
         )
 
     def _score(self, inputs: ScoringInputs, k: int) -> Shortlist:
