@@ -249,7 +249,8 @@ def case_references(shortlist_cases: pd.DataFrame, *, by: str, cases: pd.DataFra
 def _window_text(start: object, end: object) -> str:
     if pd.isna(start) or pd.isna(end):
         return ""
-    return f"{pd.Timestamp(start).date().isoformat()} to {pd.Timestamp(end).date().isoformat()}"
+    first, last = pd.Timestamp(start), pd.Timestamp(end)  # type: ignore[arg-type]
+    return f"{first.day} {first.strftime('%b %Y')} to {last.day} {last.strftime('%b %Y')}"
 
 
 def _joined_names(rows: pd.DataFrame) -> pd.Series:

@@ -999,7 +999,7 @@ def explain_unstaffed(
                 held_text = _request_list(held, request_names)
                 text += f" once {held_text} {'is' if len(held) == 1 else 'are'} booked" if held else ""
             elif why == "budget":
-                text = f"{who} would take the team over its budget of {problem.budget[r]:,.0f}"
+                text = f"{who} would take the team over its budget of USD {problem.budget[r]:,.0f}"
             elif why == "korean_requirement":
                 text = f"{who} {'lacks' if one else 'lack'} the Korean experience the team asked for"
             elif why == "korean_share":
