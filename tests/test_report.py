@@ -259,6 +259,7 @@ def test_xlsx_charts_print_setup_filters_and_number_formats(xlsx_report: Path) -
     columns = {request.cell(row=header, column=j).value: j for j in range(1, request.max_column + 1)}
     assert request.cell(row=header + 1, column=columns["Score"]).number_format == "0.00"
     facts = {r[0].value: r[1] for r in request.iter_rows(min_row=3, max_row=header, max_col=2) if r[0].value}
+    assert facts["Working days"].value == 10 and facts["Working days"].number_format == "0"
     calendar = book["Calendar"]
     assert calendar["C2"].number_format == "d mmm yyyy" and isinstance(calendar["C2"].value, dt.datetime)
     # Wrapped cells get the height of their lines, so no text runs over the next row.
