@@ -383,8 +383,10 @@ def _assign(matcher, requests, args: argparse.Namespace, out: Path, fmt: str) ->
 def _cmd_assign(args: argparse.Namespace) -> int:
     _check_assign_args(args)
     matcher = _matcher(args).fit(args.experts, evidence=args.evidence, cases=args.cases)
-    for path in _assign(matcher, args.requests, args, Path(args.out), args.format)[1]:
+    plan, written = _assign(matcher, args.requests, args, Path(args.out), args.format)
+    for path in written:
         print(f"wrote {path}")
+    print(f"{plan.outcome()}; plan: {written[0]}")
     return EXIT_OK
 
 
@@ -403,12 +405,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     requests = read_table(args.requests, "requests")
     result = matcher.shortlist(requests, k=args.top, k_cases=args.top_cases)
     plan = _plan(matcher, requests, args)
-    path = _report(args.out, requests, matcher, result, plan, title=args.title)
-    print(f"wrote {path}")
+    inputs = {kind: getattr(args, kind) for kind in ("requests", "experts", "evidence", "cases")}
+    path = _report(args.out, requests, matcher, result, plan, title=args.title, inputs=inputs)
+    print(f"{plan.outcome()}; report: {path}")
     return EXIT_OK
 
 
-def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str) -> Path:  # noqa: ANN001
+def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:  # noqa: ANN001
     from .report import write_report
 
     return write_report(
@@ -421,7 +424,11 @@ def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, t
         assignment=plan.assignment,
         unstaffed=plan.unstaffed,
         bookings=plan.bookings,
+        candidates=plan.candidates,
         title=title,
+        inputs={kind: path for kind, path in inputs.items() if path},
+        model=matcher.embedder_.name,
+        weights=matcher.weights.as_dict(),
     )
 
 
@@ -447,10 +454,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     requests = read_table(ns.requests, "requests")
     result, written = _shortlist(matcher, requests, ns, out, "csv")
     plan, plan_files = _assign(matcher, requests, ns, out, "csv")
-    report = _report(ns.out, requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
+    inputs = {kind: paths[kind] for kind in ("requests", "experts", "evidence")}
+    title = "GSCP demo round (synthetic data)"
+    report = _report(ns.out, requests, matcher, result, plan, title=title, inputs=inputs)
     for path in [*written, *plan_files, report]:
         print(f"wrote {path}")
-    print(f"done: results in {out.resolve()}")
+    print(f"{plan.outcome()}; report: {report}")
     return EXIT_OK
 
 

@@ -135,6 +135,28 @@ class RoundPlan:
             f"objective {self.result.objective:.4f}{bound}{gap}, {self.result.seconds:.2f} s"
         )
 
+    def outcome(self) -> str:
+        """The plan in plain words: how many requests are staffed and whether the plan is proven the best.
+
+        Examples: ``12 of 12 requests staffed; the plan is optimal``, ``9 of 12 requests staffed, 2 partly, 1
+        unstaffed; the solver stopped at its time limit, within 0.5% of the best plan``.
+        """
+        n = self.problem.n_requests
+        short = np.asarray(self.result.shortfall) > 0
+        empty = short & (np.asarray(self.result.shortfall) >= self.problem.experts_needed)
+        text = f"{n - int(short.sum())} of {n} requests staffed"
+        if short.any():
+            text += f", {int((short & ~empty).sum())} partly, {int(empty.sum())} unstaffed"
+        status = self.result.status
+        if status == "optimal":
+            return text + "; the plan is optimal"
+        if status == "time_limit":
+            gap = "" if np.isnan(self.result.gap) else f", within {self.result.gap:.1%} of the best plan"
+            return text + f"; the solver stopped at its time limit{gap}"
+        if status == "greedy":
+            return text + "; a quick (greedy) plan, not proven the best"
+        return text + "; the solver failed, so this is a quick (greedy) plan, not proven the best"
+
 
 @dataclass(frozen=True, slots=True)
 class SubRoster:
