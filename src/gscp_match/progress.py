@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["progress_bar", "quiet"]
+__all__ = ["bars_unwelcome", "progress_bar", "quiet"]
 
 
 class _Bar(Protocol):
@@ -30,7 +30,40 @@ def progress_bar(total: int, description: str, *, enabled: bool = True) -> Itera
     if not enabled or quiet():
         yield _NoBar()
         return
-    from tqdm.auto import tqdm
+    tqdm = _tqdm()
+    if tqdm is None:
+        yield _NoBar()
+        return
 
     with tqdm(total=total, desc=description, unit="", leave=False) as bar:
         yield bar
+
+
+def bars_unwelcome() -> bool:
+    """True in a Jupyter kernel without ipywidgets: tqdm (ours, transformers', sentence-transformers') would warn
+    "IProgress not found" (a red TqdmWarning) and draw a text bar on the notebook's stderr."""
+    import sys
+
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def _tqdm():  # noqa: ANN202
+    """tqdm's class for where we run: the widget bar in a notebook with ipywidgets, none in one without
+    (:func:`bars_unwelcome`), the text bar elsewhere."""
+    import sys
+
+    if bars_unwelcome():
+        return None
+    if "ipykernel" in sys.modules:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm
+    from tqdm.std import tqdm as text_tqdm
+
+    return text_tqdm

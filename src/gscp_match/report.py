@@ -305,25 +305,25 @@ def _provenance(
 HOW_TO_READ: tuple[tuple[str, str], ...] = (
     (
         "Score",
-        "from 0 to 1: how well a candidate fits the request, combining how close the profile and evidence read to "
+        "From 0 to 1: how well a candidate fits the request, combining how close the profile and evidence read to "
         "the request, shared themes, places and languages, Korean experience, free days and cost (the weights are "
         "in the footer). Compare scores within one request; higher is better.",
     ),
     (
         "Status",
-        "assigned: in the team the round plan proposes. Alternate: can step in if an assigned expert drops out, "
+        "Assigned: in the team the round plan proposes. Alternate: can step in if an assigned expert drops out, "
         "without breaking any rule. Not chosen: the rule that keeps the candidate out (taken by another request, "
         "not enough free days once other bookings are made, over the team budget, no Korean experience where the "
         "request asks for it), or a better-placed candidate.",
     ),
     (
         "Round plan",
-        "the best total score the rules allow: no expert above their assignment limit or on two requests the same "
+        "The best total score the rules allow: no expert above their assignment limit or on two requests the same "
         "day, each team within its budget, Korean experience where a request asks for it.",
     ),
     (
         "Gap",
-        f"a theme is a gap when the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts for each request asking "
+        f"A theme is a gap when the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts for each request asking "
         "for it (overall, or with Korean experience where requests ask for that).",
     ),
 )
@@ -884,11 +884,12 @@ h1,h2,h3,h4{break-after:avoid;page-break-after:avoid}
 .counts b{font-size:1.2rem;margin-right:.25rem}
 .howto{border:1px solid #b6c8dc;background:#f3f7fb;border-radius:.4rem;padding:.6rem 1rem;margin:1rem 0;
 break-inside:avoid}.howto h2{margin:.2rem 0 .4rem;border:0;font-size:1.1rem}.howto dl{margin:0}
+.howto dl{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr));gap:.2rem 1.5rem}
 .howto dt{font-weight:600}.howto dd{margin:0 0 .4rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem;font-size:.9rem}
 th,td{border:1px solid #d0d7de;padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:#dde6f0;font-weight:600}td.num{text-align:right;white-space:nowrap}
-td{overflow-wrap:anywhere}.id,td.id{white-space:nowrap;overflow-wrap:normal}
+td{overflow-wrap:break-word}.id,td.id{white-space:nowrap;overflow-wrap:normal}
 .id.long,td.id .long{white-space:normal;overflow-wrap:anywhere}
 tr.assigned td{background:#e8f5e9}.status{font-weight:600}
 .status-staffed{color:#1b5e20}.status-partly-staffed{color:#8a5300}.status-unstaffed{color:#b00020}
@@ -913,9 +914,10 @@ table.cards tr{border:1px solid #d0d7de;border-radius:.4rem;margin:0 0 .7rem;pad
 table.cards td{border:0;display:grid;grid-template-columns:minmax(5.5rem,32%) minmax(0,1fr);gap:.6rem;
 padding:.15rem 0;text-align:left;white-space:normal}
 table.cards td::before{content:attr(data-label);font-weight:600;color:#555}
+table.cards td{overflow-wrap:anywhere}
 table.cards td.blank{display:none}
 table.cards td .id{overflow-x:auto}
-dl.facts{grid-template-columns:minmax(0,1fr)}dl.facts dt{font-weight:600;margin-top:.2rem}
+dl.facts{grid-template-columns:minmax(5.5rem,38%) minmax(0,1fr);gap:.15rem .6rem}
 }
 @media print{
 @page{margin:12mm 11mm}
@@ -1023,7 +1025,7 @@ def _figure_html(figure: Figure, key: str, label: str, *, caption: str = "") -> 
 
 
 def _how_to_read() -> str:
-    items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text in HOW_TO_READ)
+    items = "".join(f"<div><dt>{_e(label)}</dt><dd>{_e(text)}</dd></div>" for label, text in HOW_TO_READ)
     return f'<aside class="howto" id="how-to-read"><h2>How to read this report</h2><dl>{items}</dl></aside>'
 
 
