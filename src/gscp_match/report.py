@@ -1039,8 +1039,7 @@ def _html(content: _Content) -> str:
     if content.planned:
         toc.append('<li><a href="#plan">Round plan</a></li>')
     toc += [
-        f'<li><a href="#request-{i}">{_id_html(p.summary["request_id"])}: '
-        f"{_e(p.request.get('title'))}</a></li>"
+        f'<li><a href="#request-{i}">{_id_html(p.summary["request_id"])}: {_e(p.request.get("title"))}</a></li>'
         for i, p in enumerate(content.pages, start=1)
     ]
     parts = [
