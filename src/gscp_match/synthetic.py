@@ -2089,7 +2089,8 @@ _SHOWCASE_REQUESTS: tuple[dict[str, str], ...] = (
 
 # Changes to three generated demo requests so the demo round is contended, as real rounds are: two Yerevan requests
 # in overlapping windows need the roster's one Armenian speaker (one is left unstaffed, its candidate taken), and
-# the Santiago request wants two experts on a budget that pays for one (partly staffed). Nothing else moves.
+# the Santiago request wants two experts on a budget that pays for one (partly staffed). Nothing else moves. The
+# changes name requests of the bundled round (seed 2027), so other seeds are left as generated.
 _CONTENTION: dict[str, dict[str, str]] = {
     "DEMO-004": {
         "experts_needed": "2",
@@ -2098,10 +2099,13 @@ _CONTENTION: dict[str, dict[str, str]] = {
     },
     "DEMO-005": {
         "languages": "hy",
-        "description+": " Meetings with the municipality are held in Armenian, so the team must speak it.",
+        "themes": "mobility;data_platform;finance_ppp",
+        "description+": " Meetings with the municipality are held in Armenian, so the team must speak it; the "
+        "client also wants advice on financing the centre through a public-private partnership.",
     },
     "DEMO-011": {
         "languages": "hy",
+        "themes": "mobility;public_transport;finance_ppp",
         "window_start": "2027-04-05",
         "window_end": "2027-04-30",
         "days": "14",
@@ -2121,6 +2125,10 @@ def _contend(requests: pd.DataFrame) -> pd.DataFrame:
             else:
                 out.loc[row, column] = value
     return out
+
+
+def _is_bundled_seed(seed: int | np.random.Generator) -> bool:
+    return isinstance(seed, int | np.integer) and int(seed) == 2027
 
 
 def _answerable(requests: pd.DataFrame, experts: pd.DataFrame) -> list[bool]:
@@ -2193,4 +2201,5 @@ def demo_round(seed: int | np.random.Generator = 2027) -> dict[str, pd.DataFrame
     )
     requests = pd.concat([showcase, generated], ignore_index=True)
     requests["request_id"] = pd.Series([f"DEMO-{i:03d}" for i in range(1, len(requests) + 1)], dtype=str)
-    return {**tables, "requests": _contend(requests.astype(str))}
+    requests = requests.astype(str)
+    return {**tables, "requests": _contend(requests) if _is_bundled_seed(seed) else requests}
