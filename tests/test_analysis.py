@@ -343,7 +343,7 @@ def test_request_summary_statuses_and_reasons() -> None:
     assert out["alternates"].tolist() == ["Lee (E2)", "", ""]
     assert out["reason"].tolist() == ["", "too busy", "all taken"]
     assert out["blocked_by"].tolist() == ["", "", "R1;R2"]
-    assert out["window"].tolist() == ["2027-03-01 to 2027-03-31", "", "2027-04-01 to 2027-04-30"]
+    assert out["window"].tolist() == ["1 Mar 2027 to 31 Mar 2027", "", "1 Apr 2027 to 30 Apr 2027"]
     assert out["needed"].tolist() == [1, 2, 1]
     unplanned = request_summary(requests)
     assert set(unplanned["status"]) == {"not planned"} and set(unplanned["assigned"]) == {""}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
@@ -52,6 +54,9 @@ def test_demand_supply_chart_bars_and_gaps(round_tables: dict[str, pd.DataFrame]
     experts_ax, requests_ax = fig.axes
     shown = table[(table["requests"] > 0) | (table["experts"] > 0)].reset_index(drop=True)
     assert _tick_labels(experts_ax) == shown["theme"].tolist() == ["land", "mobility", "water"]
+    assert experts_ax.get_shared_y_axes().joined(experts_ax, requests_ax)  # one theme axis, two count axes
+    assert experts_ax.get_xlabel() == "experts" and requests_ax.get_xlabel() == "requests"
+    assert len(fig.axes) == 2  # no twin axis drawn over the same bars
     bars = _bars(experts_ax)
     korean, other = bars[: len(shown)], bars[len(shown) :]
     assert [b.get_width() for b in korean] == shown["korean_experts"].tolist()
@@ -76,6 +81,8 @@ def test_demand_supply_chart_all_themes_and_empty() -> None:
     fig = charts.demand_supply_chart(table)
     assert _bars(fig.axes[0]) == [] and "no themes" in fig.axes[0].texts[0].get_text()
     fig = charts.demand_supply_chart(table, all_themes=True)
+    assert _tick_labels(fig.axes[0])[:2] == ["strategy", "institutions"]
+    assert "new towns" in _tick_labels(fig.axes[0])  # plain words, not theme codes
     assert len(_tick_labels(fig.axes[0])) == 20
 
 
@@ -109,7 +116,8 @@ def test_case_references_chart(round_tables: dict[str, pd.DataFrame]) -> None:
     by_theme = case_references(short, by="theme")
     ax = charts.case_references_chart(by_theme).axes[0]
     referenced = by_theme[by_theme["references"] > 0]
-    assert _tick_labels(ax) == referenced["theme"].tolist()  # themes without references are left out
+    # themes without references are left out; codes read as words
+    assert _tick_labels(ax) == referenced["theme"].str.replace("_", " ").tolist()
     assert [b.get_width() for b in _bars(ax)] == referenced["references"].tolist()
 
 
@@ -149,13 +157,15 @@ def test_calendar_chart_bars_are_the_booked_spans() -> None:
     assignment, bookings = _plan()
     fig = charts.calendar_chart(bookings, assignment=assignment)
     ax = fig.axes[0]
-    assert _tick_labels(ax) == ["Kim <b> (E1)", "Lee (E2)"]
+    # One row per engagement, an expert's rows together and named once.
+    assert _tick_labels(ax) == ["Kim <b> (E1)", "", "Lee (E2)"]
     spans = booking_spans(bookings)
     assert len(spans) == 4  # E1/R1 one span over the weekend; E1/R2 split by a free week; E2/R2 one span
     bars = sorted(_bars(ax), key=lambda b: (b.get_y(), b.get_x()))
+    rows = {("E1", "R1"): 0, ("E1", "R2"): 1, ("E2", "R2"): 2}
     expected = sorted(
         (
-            {"E1": 0, "E2": 1}[row.expert_id],
+            rows[(row.expert_id, row.request_id)],
             mdates.date2num(row.start),
             mdates.date2num(row.end + pd.Timedelta(days=1)) - mdates.date2num(row.start),
         )
@@ -164,16 +174,28 @@ def test_calendar_chart_bars_are_the_booked_spans() -> None:
     got = [(round(b.get_y() + b.get_height() / 2), float(b.get_x()), float(b.get_width())) for b in bars]
     assert got == expected
     assert [w for _, _, w in got] == [10.0, 3.0, 2.0, 5.0]  # Mon 1 to Wed 10 March is ten calendar days
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["R1", "R2"]
+    assert [t.get_text() for t in ax.texts] == ["R1", "R2", "R2"]  # each engagement labelled with its request
     colors = {to_hex(b.get_facecolor()) for b in bars}
     assert len(colors) == 2  # one colour per request
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks[:4] == ["01 Mar", "08 Mar", "15 Mar", "22 Mar"]
+    assert ax.get_xlabel() == "Mar 2027"
+
+
+def test_calendar_axis_reads_month_and_year() -> None:
+    days = pd.bdate_range("2027-02-01", "2027-06-30")
+    bookings = pd.DataFrame({"expert_id": "E1", "request_id": "R1", "date": days})
+    ax = charts.calendar_chart(bookings).axes[0]
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"[A-Z][a-z]{2} 2027", t) for t in labels), labels
 
 
 def test_calendar_without_names_and_empty() -> None:
     _, bookings = _plan()
     ax = charts.calendar_chart(bookings).axes[0]
-    assert _tick_labels(ax) == ["E1", "E2"]
+    assert _tick_labels(ax) == ["E1", "", "E2"]
     empty = bookings.iloc[:0]
     ax = charts.calendar_chart(empty).axes[0]
     assert _bars(ax) == [] and ax.texts[0].get_text() == "no booked days"
@@ -193,11 +215,43 @@ def test_charts_leave_pyplot_alone(round_tables: dict[str, pd.DataFrame]) -> Non
     assert np.asarray(fig.canvas.buffer_rgba()).shape[2] == 4
 
 
-def test_calendar_of_a_large_round_has_no_legend_and_distinct_colours() -> None:
+def test_calendar_of_a_large_round_uses_few_colours_and_labels_every_bar() -> None:
     days = pd.bdate_range("2027-03-01", periods=2)
     bookings = pd.DataFrame(
         [(f"E{i:02d}", f"R{i:02d}", d) for i in range(30) for d in days], columns=["expert_id", "request_id", "date"]
     )
     ax = charts.calendar_chart(bookings).axes[0]
     assert ax.get_legend() is None and len(_bars(ax)) == 30
-    assert len({to_hex(b.get_facecolor()) for b in _bars(ax)}) == 20  # tab20, cycling
+    assert {to_hex(b.get_facecolor()) for b in _bars(ax)} == {c.lower() for c in charts.CALENDAR_COLORS}
+    assert sorted(t.get_text() for t in ax.texts) == [f"R{i:02d}" for i in range(30)]
+
+
+DOLLAR_NAMES = ["Kim $x^2$ (fictional)", "$\\frac{$", "Lee $5 $ and $$"]
+
+
+def _svg_text(fig: Figure) -> str:
+    import io
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def test_dollar_signs_in_names_are_drawn_as_text_not_mathtext() -> None:
+    # Before: "$\frac{$" raised a mathtext ParseException and "$x^2$" lost its dollar signs (drawn as x squared).
+    ids = [f"E{i}" for i in range(len(DOLLAR_NAMES))]
+    assignment = pd.DataFrame(
+        {"request_id": ["R$1$"] * 3, "expert_id": ids, "name": DOLLAR_NAMES, "role": "assigned", "rank": [1, 2, 3]}
+    )
+    days = pd.bdate_range("2027-03-01", periods=3)
+    bookings = pd.DataFrame([(e, "R$1$", d) for e in ids for d in days], columns=["expert_id", "request_id", "date"])
+    load = expert_load(assignment, bookings)
+    for fig in (charts.expert_load_chart(load), charts.calendar_chart(bookings, assignment=assignment)):
+        svg = _svg_text(fig)
+        for name, expert_id in zip(DOLLAR_NAMES, ids, strict=True):
+            assert f"{name} ({expert_id})".replace("&", "&amp;") in svg
+        assert "\\$" not in svg
+    counts = pd.DataFrame({"practice_group": ["$a$ group", "$\\frac{$"], "requests": [2, 1]})
+    svg = _svg_text(charts.request_counts_chart(counts))
+    assert "$a$ group" in svg and "$\\frac{$" in svg

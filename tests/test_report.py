@@ -3,6 +3,7 @@ every untrusted string, and renders in a real browser (headless Chromium) the wa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match import InputError, validate_table
+from gscp_match import InputError, analysis, validate_table
 from gscp_match.report import REPORT_FORMATS, report_format, sheet_names, write_report
 
 SCRIPT = "<script>document.body.setAttribute('data-pwned', '1')</script>"
@@ -106,14 +107,28 @@ def _plan() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     days += [("E2", "r/1:A", d) for d in pd.bdate_range("2027-03-15", periods=20)]
     bookings = pd.DataFrame(days, columns=["expert_id", "request_id", "date"])
     bookings["date"] = bookings["date"].astype("datetime64[ns]")
-    return assignment, unstaffed, bookings
+    candidates = pd.DataFrame(
+        {
+            "request_id": ["R/1:a", "R/1:a", "r/1:A", "r/1:A", LONG_ID],
+            "expert_id": ["E1", "E3", "E2", "E4", "E4"],
+            "status": ["assigned", "alternate", "assigned", "not chosen", "assigned"],
+            "status_reason": [
+                "in the team",
+                "can step in if an assigned expert drops out",
+                "in the team",
+                "lacks Korean experience, which this request requires",
+                "in the team",
+            ],
+        }
+    )
+    return assignment, unstaffed, bookings, candidates
 
 
 @pytest.fixture(scope="module")
 def round_inputs() -> dict[str, pd.DataFrame]:
     requests, experts = _requests(), _experts()
     short_experts, short_cases = _shortlists(requests, experts)
-    assignment, unstaffed, bookings = _plan()
+    assignment, unstaffed, bookings, candidates = _plan()
     return {
         "requests": requests,
         "experts": experts,
@@ -122,6 +137,7 @@ def round_inputs() -> dict[str, pd.DataFrame]:
         "assignment": assignment,
         "unstaffed": unstaffed,
         "bookings": bookings,
+        "candidates": candidates,
     }
 
 
@@ -138,51 +154,138 @@ def xlsx_report(round_inputs: dict[str, pd.DataFrame], tmp_path_factory: pytest.
 # ---------------------------------------------------------------------------------------------------------------
 # Excel.
 
-FIXED = ["Summary", "Demand and supply", "Request counts", "Case references", "Expert load", "Calendar"]
+FIXED = ["Summary", "Demand and supply", "Request counts", "Case references", "Expert load", "Calendar", "About"]
+
+
+def _header_row(sheet, first: str) -> int:
+    return next(cell.row for cell in sheet["A"] if cell.value == first)
+
+
+def _table(sheet, first: str = "List") -> pd.DataFrame:
+    """A sheet's table as openpyxl reads it: the header row whose first cell is ``first``, then the rows."""
+    top = _header_row(sheet, first)
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=top)]
+    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 def test_xlsx_sheets_and_summary(xlsx_report: Path) -> None:
-    sheets = pd.read_excel(xlsx_report, sheet_name=None, dtype=object)
+    from openpyxl import load_workbook
+
+    book = load_workbook(xlsx_report)
     request_sheets = ["R_1_a", "r_1_A~2", "Summary~2", LONG_ID[:31]]
-    assert list(sheets) == FIXED + request_sheets
-    summary = sheets["Summary"]
-    assert summary["request_id"].tolist() == ["R/1:a", "r/1:A", "Summary", LONG_ID]
-    assert summary["status"].tolist() == ["staffed", "partly staffed", "unstaffed", "staffed"]
-    assert summary["assigned"].tolist()[:2] == ["Kim <b>bold</b> (E1)", '\'=HYPERLINK("evil","click") (E2)']
-    assert summary["alternates"].tolist()[0] == "Lee (E3)"
+    assert book.sheetnames == FIXED + request_sheets
+    summary = _table(book["Summary"], "Request")
+    assert summary["Request"].tolist() == ["R/1:a", "r/1:A", "Summary", LONG_ID]
+    assert summary["Status"].tolist() == ["staffed", "partly staffed", "unstaffed", "staffed"]
+    assert summary["Assigned"].tolist()[:2] == ["Kim <b>bold</b> (E1)", '\'=HYPERLINK("evil","click") (E2)']
+    assert summary["Alternates"].tolist()[0] == "Lee (E3)"
     reasons = ["the other candidates are busy <then>", "its only candidate is booked by R/1:a"]
-    assert summary["reason"].tolist()[1:3] == reasons
-    assert summary["title"].tolist()[2] == "'=cmd|' /C calc'!A0"  # neutralized, shown as text
-    demand = sheets["Demand and supply"].set_index("theme")
-    assert demand.loc["water", "requests"] == 1 and demand.loc["water", "experts"] == 2
-    calendar = sheets["Calendar"]
-    assert calendar[["expert_id", "request_id", "days"]].values.tolist() == [["E1", "R/1:a", 10], ["E2", "r/1:A", 20]]
+    assert summary["Why not fully staffed"].tolist()[1:3] == reasons
+    assert summary["Title"].tolist()[2] == "'=cmd|' /C calc'!A0"  # neutralized, shown as text
+    assert summary["Window"].tolist()[0] == "1 Mar 2027 to 30 Apr 2027"
+    assert not any("_" in str(h) for h in summary.columns)  # plain headers, no snake_case
+    demand = _table(book["Demand and supply"], "Theme").set_index("Theme")
+    assert demand.loc["water", "Requests"] == 1 and demand.loc["water", "Experts"] == 2
+    assert set(demand["Gap"]) <= {"yes", "no"}  # as the HTML says it, not TRUE/FALSE
+    calendar = _table(book["Calendar"], "Expert id")
+    assert calendar[["Expert id", "Request", "Working days"]].values.tolist() == [
+        ["E1", "R/1:a", 10],
+        ["E2", "r/1:A", 20],
+    ]
+    assert calendar["From"].tolist()[0] == dt.datetime(2027, 3, 1)  # a real date
+    about = {row[0].value: row[1].value for row in book["About"].iter_rows(min_row=2) if row[0].value}
+    assert "Score" in about and about["Library"].startswith("gscp-match ")
 
 
 def test_xlsx_request_sheets(xlsx_report: Path) -> None:
     from openpyxl import load_workbook
 
-    first = pd.read_excel(xlsx_report, sheet_name="R_1_a", header=4, dtype=object)
-    assert first["list"].tolist() == ["expert", "expert", "case", "case"]
-    assert first["id"].tolist() == ["E1", "E3", "kr-seoul-bus-reform", "kr-seoul-topis"]
-    assert first["plan"].fillna("").tolist() == ["assigned", "alternate 1", "", ""]
-    assert first["why"].tolist()[0] == "why E1 <u>for</u> R/1:a"
-    second = pd.read_excel(xlsx_report, sheet_name="r_1_A~2", header=4, dtype=object)
-    assert second["name"].tolist()[:2] == ['\'=HYPERLINK("evil","click")', "'@Park"]
     book = load_workbook(xlsx_report)
     sheet = book["R_1_a"]
+    first = _table(sheet)
+    assert first["List"].tolist() == ["expert", "expert", "case", "case"]
+    assert first["Id"].tolist() == ["E1", "E3", "kr-seoul-bus-reform", "kr-seoul-topis"]
+    assert first["Status"].tolist()[:2] == ["assigned", "alternate 1: can step in if an assigned expert drops out"]
+    assert first["Why"].tolist()[0] == "why E1 <u>for</u> R/1:a"
+    second = _table(book["r_1_A~2"])
+    assert second["Name"].tolist()[:2] == ['\'=HYPERLINK("evil","click")', "'@Park"]
+    assert second["Status"].tolist()[1] == "not chosen: lacks Korean experience, which this request requires"
     assert sheet["A1"].value == "R/1:a: Bus reform <i>Rabat</i>"
-    assert "support type: JIT" in sheet["A2"].value and "window: 2027-03-01 to 2027-04-30" in sheet["A2"].value
-    assert sheet["A3"].value.startswith("Status: staffed. Assigned: Kim <b>bold</b> (E1).")
-    assert sheet["A4"].value == f"{SCRIPT} then =1+1"
-    assert sheet.freeze_panes == "A6"
+    facts = {}
+    for row in sheet.iter_rows(min_row=3, max_col=2):
+        if row[0].value is None:
+            break
+        facts[row[0].value] = row[1].value
+    assert facts["Support type"] == "JIT" and facts["Window"] == "1 Mar 2027 to 30 Apr 2027"
+    assert facts["Working days"] == 10 and facts["Experts needed"] == 1  # numbers stay numbers
+    header = _header_row(sheet, "List")
+    texts = [sheet.cell(row=r, column=1).value for r in range(len(facts) + 3, header)]
+    assert any(str(t).startswith("Status: staffed. Assigned: Kim <b>bold</b> (E1).") for t in texts)
+    assert f"{SCRIPT} then =1+1" in texts
+    assert sheet.freeze_panes == f"A{header + 1}"
     assert book["Summary"].freeze_panes == "B2" and book["Demand and supply"].freeze_panes == "A2"
-    widths = {sheet.cell(row=5, column=j).value: sheet.column_dimensions[chr(64 + j)].width for j in range(1, 11)}
-    assert widths["why"] >= 20 and widths["list"] <= 12 and widths["rank"] <= 12
-    assert isinstance(sheet["F6"].value, float) and sheet["B6"].value == 1  # score and rank stay numbers
+    widths = {sheet.cell(row=header, column=j).value: sheet.column_dimensions[chr(64 + j)].width for j in range(2, 11)}
+    assert widths["Why"] >= 20 and widths["Rank"] <= 12
+    score, rank = sheet.cell(row=header + 1, column=6), sheet.cell(row=header + 1, column=2)
+    assert isinstance(score.value, float) and rank.value == 1  # score and rank stay numbers
     third = book["Summary~2"]
     assert third["A1"].value == "Summary: =cmd|' /C calc'!A0"  # not first in its cell: harmless
-    assert third["A4"].value == "'-2+3"  # a formula-looking description is neutralized
+    assert "'-2+3" in [c.value for c in third["A"]]  # a formula-looking description is neutralized
+
+
+def test_xlsx_charts_print_setup_filters_and_number_formats(xlsx_report: Path) -> None:
+    from openpyxl import load_workbook
+    from openpyxl.chart import BarChart
+
+    book = load_workbook(xlsx_report)
+    charts = {name: book[name]._charts for name in FIXED}
+    for name in ("Demand and supply", "Request counts", "Case references", "Expert load"):
+        assert charts[name] and all(isinstance(c, BarChart) for c in charts[name]), name
+    assert len(charts["Request counts"]) == 3 and len(charts["Case references"]) == 2
+    for chart in charts["Request counts"]:  # beside the table, not over it
+        assert chart.anchor._from.col >= book["Request counts"].max_column
+    anchors = sorted(c.anchor._from.row for c in charts["Case references"])
+    assert anchors[1] - anchors[0] >= charts["Case references"][0].height / 0.53  # no overlap
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert sheet.page_setup.fitToHeight == 0, sheet.title
+        if sheet.title != "About":
+            assert sheet.auto_filter.ref, sheet.title
+            top = int(re.match(r"[A-Z]+(\d+)", sheet.auto_filter.ref).group(1))
+            assert sheet.print_title_rows in (f"{top}:{top}", f"${top}:${top}"), sheet.title
+    request = book["R_1_a"]
+    header = _header_row(request, "List")
+    columns = {request.cell(row=header, column=j).value: j for j in range(1, request.max_column + 1)}
+    assert request.cell(row=header + 1, column=columns["Score"]).number_format == "0.00"
+    facts = {r[0].value: r[1] for r in request.iter_rows(min_row=3, max_row=header, max_col=2) if r[0].value}
+    assert facts["Working days"].value == 10 and facts["Working days"].number_format == "0"
+    calendar = book["Calendar"]
+    assert calendar["C2"].number_format == "d mmm yyyy" and isinstance(calendar["C2"].value, dt.datetime)
+    # Wrapped cells get the height of their lines, so no text runs over the next row.
+    for sheet in (request, book["Summary"]):
+        for row in sheet.iter_rows(min_row=header if sheet is request else 2):
+            for cell in row:
+                if (
+                    cell.alignment.wrap_text
+                    and isinstance(cell.value, str)
+                    and cell.coordinate not in sheet.merged_cells
+                ):
+                    width = sheet.column_dimensions[cell.column_letter].width
+                    lines = -(-len(cell.value) // max(int(width) - 3, 1))
+                    assert (sheet.row_dimensions[cell.row].height or 15) >= 15 * min(lines, 27), cell.coordinate
+
+
+def test_xlsx_budget_is_a_number_with_a_money_format(round_inputs: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    requests = round_inputs["requests"].assign(budget_usd=[60000.0, np.nan, 1234.5, 0.0])
+    path = write_report(tmp_path / "b.xlsx", **{**round_inputs, "requests": requests})
+    sheet = load_workbook(path)["R_1_a"]
+    budget = next(row[1] for row in sheet.iter_rows(min_row=3, max_col=2) if row[0].value == "Budget")
+    assert budget.value == 60000 and budget.number_format == "#,##0"
+    html_text = write_report(tmp_path / "b.html", **{**round_inputs, "requests": requests}).read_text("utf-8")
+    assert "USD 60,000" in html_text and "USD 1,234.50" in html_text
 
 
 def test_xlsx_cells_never_start_a_formula(xlsx_report: Path) -> None:
@@ -312,14 +415,16 @@ def test_html_has_the_same_content_as_the_workbook(html_report: Path, round_inpu
 
 
 def test_report_without_a_plan(round_inputs: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
     inputs = {k: round_inputs[k] for k in ("requests", "experts", "shortlists_experts", "shortlists_cases")}
     html_path = write_report(tmp_path / "r.htm", **inputs)
-    visible = _parse(html_path.read_text(encoding="utf-8")).visible
-    assert "shortlists only" in visible and "Round plan" not in visible
+    markup = html_path.read_text(encoding="utf-8")
+    assert "shortlists only" in _parse(markup).visible and 'id="plan"' not in markup
     xlsx_path = write_report(tmp_path / "r.xlsx", **inputs)
-    sheets = pd.read_excel(xlsx_path, sheet_name=None)
-    assert "Expert load" not in sheets and "Calendar" not in sheets
-    assert set(sheets["Summary"]["status"]) == {"not planned"}
+    book = load_workbook(xlsx_path)
+    assert "Expert load" not in book.sheetnames and "Calendar" not in book.sheetnames
+    assert set(_table(book["Summary"], "Request")["Status"]) == {"not planned"}
 
 
 def test_unknown_extension_raises_listing_valid_ones(round_inputs: dict[str, pd.DataFrame], tmp_path: Path) -> None:
@@ -353,30 +458,94 @@ def test_failed_report_leaves_the_old_file(
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
 
-def test_demo_round_report(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_round() -> dict[str, object]:
+    """The demo round, shortlisted and planned (hashing embedder: fast, no model)."""
     import gscp_match as gm
 
     demo = gm.load_demo()
     matcher = gm.Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
-    result = matcher.shortlist(demo.requests, k=3, k_cases=2)
-    top = result.experts[result.experts["rank"] == 1]
-    assignment = top.assign(role="assigned")[["request_id", "expert_id", "name", "role", "rank", "score", "why"]]
-    inputs = {
+    result = matcher.shortlist(demo.requests, k=5, k_cases=3)
+    plan = matcher.assign(demo.requests)
+    return {
         "requests": demo.requests,
-        "experts": demo.experts,
+        "experts": matcher.experts_,
         "shortlists_experts": result.experts,
         "shortlists_cases": result.cases,
-        "assignment": assignment,
-        "unstaffed": pd.DataFrame(columns=["request_id", "needed", "assigned", "missing", "reason_code", "reason"]),
+        "cases": matcher.cases_,
+        "assignment": plan.assignment,
+        "unstaffed": plan.unstaffed,
+        "bookings": plan.bookings,
+        "candidates": plan.candidates,
+        "title": "GSCP demo round (synthetic data)",
+        "model": matcher.embedder_.name,
+        "weights": matcher.weights.as_dict(),
+        "inputs": {kind: gm.catalog.demo_paths()[kind] for kind in ("requests", "experts", "evidence")},
+        "generated": dt.date(2027, 1, 4),
     }
-    page = _parse(write_report(tmp_path / "demo.html", **inputs).read_text(encoding="utf-8"))
-    assert all(title in page.visible for title in demo.requests["title"])
-    book = pd.read_excel(write_report(tmp_path / "demo.xlsx", **inputs), sheet_name=None)
-    assert list(book)[-12:] == demo.requests["request_id"].tolist()
-    assert (book["Summary"]["status"] == "staffed").all()
-    sheet = pd.read_excel(tmp_path / "demo.xlsx", sheet_name="DEMO-001", header=4)
-    assert sheet["list"].tolist() == ["expert"] * 3 + ["case"] * 2
-    assert sheet["plan"].tolist()[0] == "assigned" and np.isclose(sheet["score"][0], top["score"].iloc[0])
+
+
+@pytest.fixture(scope="module")
+def demo_html(demo_round: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_report(tmp_path_factory.mktemp("demo") / "demo.html", **demo_round)
+
+
+def test_demo_round_report(demo_round: dict[str, object], demo_html: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    requests = demo_round["requests"]
+    page = _parse(demo_html.read_text(encoding="utf-8"))
+    assert all(title in page.visible for title in requests["title"])
+    book = load_workbook(write_report(tmp_path / "demo.xlsx", **demo_round))
+    assert book.sheetnames[-12:] == requests["request_id"].tolist()
+    summary = _table(book["Summary"], "Request")
+    counts = analysis.request_summary(requests, assignment=demo_round["assignment"])["status"].value_counts()
+    assert summary["Status"].value_counts().to_dict() == counts.to_dict()
+    sheet = _table(book["DEMO-001"])
+    assert sheet["List"].tolist()[-3:] == ["case"] * 3
+    team = demo_round["assignment"]
+    first = team[(team["request_id"] == "DEMO-001") & (team["role"] == "assigned")]["expert_id"].tolist()
+    assert sheet.loc[sheet["Status"] == "assigned", "Id"].tolist() == first
+
+
+def test_every_shortlisted_candidate_has_a_status_in_words(demo_round: dict[str, object], demo_html: Path) -> None:
+    visible = _parse(demo_html.read_text(encoding="utf-8")).visible
+    short = demo_round["shortlists_experts"]
+    candidates = demo_round["candidates"].set_index(["request_id", "expert_id"])
+    for row in short.itertuples(index=False):
+        key = (row.request_id, row.expert_id)
+        if key in candidates.index and candidates.loc[key, "status"] == "not chosen":
+            assert f"not chosen: {candidates.loc[key, 'status_reason']}" in visible
+    assert "not chosen: at the assignment limit: assigned to DEMO-" in visible
+
+
+def test_footer_traces_the_report(demo_round: dict[str, object], demo_html: Path) -> None:
+    import hashlib
+
+    import gscp_match as gm
+
+    visible = _parse(demo_html.read_text(encoding="utf-8")).visible
+    assert "Generated 4 Jan 2027" in visible and f"gscp-match {gm.__version__}" in visible
+    assert f"Model {demo_round['model']}" in visible and "semantic 0." in visible
+    for kind, path in demo_round["inputs"].items():
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+        assert f"Input: {kind} {Path(path).name} (SHA-256 {digest})" in visible
+    assert "How to read this report" in visible
+
+
+def test_plain_words_and_number_formats(demo_html: Path) -> None:
+    markup = demo_html.read_text(encoding="utf-8")
+    visible = _parse(markup).visible
+    assert "text match" not in visible and not re.search(r"\bratio\b", visible, flags=re.IGNORECASE)
+    assert not re.search(r"\b\d\.\d{3,}\b", visible)  # scores to two decimals, never 0.6007
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", visible)  # dates as 3 Mar 2027
+    assert re.search(r"\bUSD \d{1,3}(,\d{3})+\b", visible)  # money with separators and currency
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", markup)
+    assert headers and not any("_" in h for h in headers)
+    # An evidence title is quoted once, not as "title: “title.”".
+    assert not re.search(r"evidence: ([^;“]+): “\1\.?”", visible)
+    assert re.findall(r'<span class="id">DEMO-\d+</span>', markup)  # ids kept whole (white-space: nowrap)
+    assert ".id,td.id{white-space:nowrap" in markup
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -427,3 +596,133 @@ def test_browser_shows_the_report_and_runs_nothing(
     assert "Kim <b>bold</b> (E1)" in visible
     assert sum(1 for t, _ in dom.tags if t == "svg") == 8  # the charts are in the rendered page
     assert "Demand and supply by theme" in visible  # chart text rendered as SVG text
+
+
+_CHROMIUM_QUIET = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+
+# The report forbids scripts (its Content-Security-Policy), so the measuring script runs in a harness page that
+# shows the unmodified report in a same-origin srcdoc frame of the width under test. (Headless Chromium will not
+# make its window narrower than 500 px, a frame can be.)
+_MEASURE = """<script>
+const frame = document.getElementById('report');
+frame.addEventListener('load', () => {
+  const doc = frame.contentDocument, win = frame.contentWindow;
+  let least = Infinity, texts = 0;
+  for (const t of doc.querySelectorAll('svg text')) {
+    if (!t.textContent.trim() || t.getBBox().width === 0) continue;
+    const m = t.getScreenCTM();
+    least = Math.min(least, parseFloat(win.getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b));
+    texts += 1;
+  }
+  document.body.setAttribute('data-measure', JSON.stringify({
+    scrollWidth: doc.documentElement.scrollWidth, innerWidth: win.innerWidth, least: least, texts: texts,
+    scripts: doc.querySelectorAll('script').length}));
+});
+</script>"""
+
+
+def _chromium_command(browser: str, profile: Path) -> list[str]:
+    command = [browser, "--headless", *_CHROMIUM_QUIET, f"--user-data-dir={profile}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--no-sandbox")
+    return command
+
+
+def _measure(browser: str, report: Path, width: int, tmp_path: Path) -> dict[str, float]:
+    import html
+    import json
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    harness = tmp_path / f"measure-{width}.html"
+    source = html.escape(report.read_text(encoding="utf-8"), quote=True)
+    harness.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe id="report" '
+        f'style="width:{width}px;height:800px;border:0" srcdoc="{source}"></iframe>{_MEASURE}</body></html>',
+        encoding="utf-8",
+    )
+    command = _chromium_command(browser, tmp_path / f"profile-{width}")
+    done = subprocess.run(
+        [*command, "--window-size=1500,900", "--dump-dom", harness.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<body[^>]*data-measure="([^"]*)"', done.stdout)
+    assert found, done.stdout[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_browser_no_horizontal_scroll_and_readable_charts(
+    browser: str, demo_html: Path, html_report: Path, width: int, tmp_path: Path
+) -> None:
+    for report in (demo_html, html_report):
+        got = _measure(browser, report, width, tmp_path / report.stem)
+        assert got["innerWidth"] == width  # the frame is the width under test
+        assert got["scrollWidth"] <= got["innerWidth"], (report.name, got)
+        assert got["texts"] > 50 and got["scripts"] == 0
+        assert got["least"] >= (9.0 if width == 390 else 12.0), (report.name, got)  # rendered px of chart text
+
+
+def test_browser_narrow_control_overflows(browser: str, tmp_path: Path) -> None:
+    # Control: the harness does see a page wider than the frame.
+    page = tmp_path / "wide.html"
+    page.write_text('<!DOCTYPE html><html><body><div style="width:900px">wide</div></body></html>', "utf-8")
+    got = _measure(browser, page, 390, tmp_path)
+    assert got["scrollWidth"] > got["innerWidth"] == 390
+
+
+def _headings(markup: str) -> set[str]:
+    found = re.findall(r"<h([1-4])[^>]*>(.*?)</h\1>", markup, flags=re.DOTALL)
+    return {re.sub(r"\s+", " ", html_unescape(re.sub(r"<[^>]+>", "", text))).strip() for _, text in found}
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_print_layout(browser: str, demo_html: Path, demo_round: dict[str, object], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    pdf = tmp_path / "demo.pdf"
+    command = _chromium_command(browser, tmp_path / "profile-print")
+    done = subprocess.run(
+        [*command, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", demo_html.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and pdf.stat().st_size > 0, done.stderr[-2000:]
+    pages = [[line.strip() for line in p.extract_text().splitlines() if line.strip()] for p in PdfReader(pdf).pages]
+    n_requests = len(demo_round["requests"])
+    # The summary, figures and plan, then each request on its own page (a long one may run onto a second).
+    assert n_requests + 3 <= len(pages) <= 2 * n_requests + 6, len(pages)
+    headings = _headings(demo_html.read_text(encoding="utf-8"))
+    for number, lines in enumerate(pages, start=1):
+        assert lines, f"page {number} is empty"
+        assert not set(lines) <= headings, f"page {number} holds only a heading: {lines}"
+        assert lines[-1] not in headings, f"page {number} ends with the heading {lines[-1]!r}"
+    # Each request starts a page (the first one under the section heading "Requests").
+    starts = [line for lines in pages for line in lines[:2]]
+    for rid in demo_round["requests"]["request_id"]:
+        assert any(s.startswith(f"{rid}:") for s in starts), rid
+
+
+def test_dollar_signs_in_names_reach_the_report_as_written(
+    round_inputs: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    # Issue 14: "$\frac{$" crashed the report (mathtext), "$x^2$" lost its dollar signs in the charts.
+    names = {"E1": "Kim $x^2$ (fictional)", "E2": "$\\frac{$", "E4": "Park $$ (fictional)"}
+    assignment = round_inputs["assignment"].assign(
+        name=round_inputs["assignment"]["expert_id"].map(names).fillna("Lee")
+    )
+    path = write_report(tmp_path / "d.html", **{**round_inputs, "assignment": assignment})
+    page = _parse(path.read_text(encoding="utf-8"))
+    svg_text = " ".join(page.text)
+    for expert_id, name in names.items():
+        assert f"{name} ({expert_id})" in svg_text

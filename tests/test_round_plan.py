@@ -333,7 +333,13 @@ def test_cli_demo_includes_the_round_plan(tmp_path):
 
 def test_cli_spread_weight_moves_work_away_from_recently_selected_experts(tmp_path):
     first = tmp_path / "first"
-    base = ["assign", *_demo_args(), "--embedder", "hashing", "--cache", "none", "--quiet", "--alternates", "0"]
+    # Without the two Yerevan requests: the roster's one Armenian speaker is their only candidate, spread or not.
+    requests = pd.read_csv(demo_paths()["requests"], dtype=str, keep_default_na=False)
+    requests = requests[~requests["languages"].eq("hy")]
+    requests.to_csv(tmp_path / "requests.csv", index=False)
+    args = _demo_args()
+    args[1] = str(tmp_path / "requests.csv")
+    base = ["assign", *args, "--embedder", "hashing", "--cache", "none", "--quiet", "--alternates", "0"]
     assert main([*base, "--out", str(first)]) == 0
     chosen = pd.read_csv(first / "assignment.csv")
     history = pd.DataFrame(
@@ -408,3 +414,73 @@ def test_cli_refuses_bad_demo_top_and_roster_out_before_any_work(tmp_path, capsy
     assert code == 2
     assert "--roster-out" in capsys.readouterr().err
     assert not out.exists()
+
+
+def check_candidates(plan: gm.RoundPlan, experts: pd.DataFrame, requests: pd.DataFrame) -> pd.Series:
+    """Assert every candidate's status and reason from the tables alone; return the reason counts."""
+    cands = plan.candidates
+    assert list(cands.columns) == list(gm.round_plan.CANDIDATE_COLUMNS)
+    assert not cands.duplicated(["request_id", "expert_id"]).any()
+    roles = {
+        (r, e): role for r, e, role in plan.assignment[["request_id", "expert_id", "role"]].itertuples(index=False)
+    }
+    for r, e, status in cands[["request_id", "expert_id", "status"]].itertuples(index=False):
+        assert roles.get((r, e), "not chosen") == status
+    assert len(cands[cands["status"] != "not chosen"]) == len(plan.assignment)
+    team = plan.assignment[plan.assignment["role"] == "assigned"]
+    expert = experts.set_index("expert_id")
+    request = requests.set_index("request_id")
+    out = cands[cands["status"] == "not chosen"]
+    assert (out["status_reason"].str.len() > 0).all()
+    for row in out.itertuples(index=False):
+        held = team.loc[team["expert_id"] == row.expert_id, "request_id"].tolist()
+        if row.reason_code == "taken":  # at the limit, and the requests named are the ones holding the expert
+            assert len(held) >= expert.at[row.expert_id, "max_assignments"]
+            assert sorted(row.blocked_by.split(";")) == sorted(held) and all(h in row.status_reason for h in held)
+        elif row.reason_code == "korean_requirement":
+            assert request.at[row.request_id, "korean_experience"]
+            assert not expert.at[row.expert_id, "korean_experience"]
+        elif row.reason_code == "budget":
+            budget = request.at[row.request_id, "budget_usd"]
+            days = request.at[row.request_id, "days"]
+            mine = team[team["request_id"] == row.request_id]["expert_id"]
+            cost = expert.loc[list(mine), "day_rate_usd"].fillna(0).to_numpy() * days
+            own = expert.at[row.expert_id, "day_rate_usd"] * days
+            assert own + cost.sum() > budget  # beside the team, or replacing one of it
+            assert f"USD {budget:,.0f}" in row.status_reason
+        elif row.reason_code == "calendar" and row.blocked_by:
+            assert set(row.blocked_by.split(";")) <= set(held)
+        else:
+            assert row.reason_code in ("calendar", "stand_by", "team_full", "korean_share")
+    return out["reason_code"].value_counts()
+
+
+def test_every_candidate_has_a_status_and_a_reason_in_words(fake_matcher, demo, synthetic_round):
+    counts = check_candidates(fake_matcher.assign(demo.requests), demo.experts, demo.requests)
+    assert counts.get("taken", 0) > 0 and counts.get("korean_requirement", 0) > 0
+    matcher, experts, requests = synthetic_round
+    counts = check_candidates(matcher.assign(requests), experts, requests)
+    assert counts.get("taken", 0) > 0 or counts.get("calendar", 0) > 0
+
+
+def test_demo_round_is_contended_and_says_why(fake_matcher, demo):
+    plan = fake_matcher.assign(demo.requests)
+    check_plan(plan, demo.experts, demo.requests)
+    short = plan.unstaffed.set_index("request_id")
+    assert (short["assigned"] > 0).sum() >= 1 and (short["assigned"] == 0).sum() >= 1  # partly and unstaffed
+    # From the tables: the Armenian-speaking requests share one possible expert, so one of them is left without.
+    speaks = demo.experts[demo.experts["languages"].apply(lambda langs: "hy" in langs)]["expert_id"].tolist()
+    armenian = demo.requests[demo.requests["languages"].apply(lambda langs: tuple(langs) == ("hy",))]
+    assert len(speaks) == 1 and len(armenian) == 2
+    team = plan.assignment[plan.assignment["role"] == "assigned"]
+    holder = team.loc[team["expert_id"] == speaks[0], "request_id"].tolist()
+    left = sorted(set(armenian["request_id"]) - set(holder))
+    assert len(holder) == 1 and len(left) == 1
+    assert short.loc[left[0], "assigned"] == 0 and holder[0] in short.loc[left[0], "reason"]
+    assert short.loc[left[0], "blocked_by"] == holder[0]
+    # The Santiago request's budget pays for one of its two experts.
+    santiago = demo.requests.set_index("request_id").loc["DEMO-004"]
+    assert santiago["experts_needed"] == 2 and short.loc["DEMO-004", "assigned"] == 1
+    assert f"budget of USD {santiago['budget_usd']:,.0f}" in short.loc["DEMO-004", "reason"]
+    rates = demo.experts["day_rate_usd"].dropna().nsmallest(2).sum() * santiago["days"]
+    assert rates > santiago["budget_usd"]  # no two experts of the roster fit the budget

@@ -247,9 +247,12 @@ def case_references(shortlist_cases: pd.DataFrame, *, by: str, cases: pd.DataFra
 
 
 def _window_text(start: object, end: object) -> str:
-    if pd.isna(start) or pd.isna(end):
+    if pd.isna(start) or pd.isna(end) or start == "" or end == "":
         return ""
-    return f"{pd.Timestamp(start).date().isoformat()} to {pd.Timestamp(end).date().isoformat()}"
+    first, last = pd.Timestamp(start), pd.Timestamp(end)  # type: ignore[arg-type]
+    if pd.isna(first) or pd.isna(last):
+        return ""
+    return f"{first.day} {first.strftime('%b %Y')} to {last.day} {last.strftime('%b %Y')}"
 
 
 def _joined_names(rows: pd.DataFrame) -> pd.Series:

@@ -84,6 +84,8 @@ __all__ = [
     "UnstaffedReason",
     "solve",
     "explain_unstaffed",
+    "CANDIDATE_STATUSES",
+    "candidate_reasons",
     "alternates",
     "bookings",
 ]
@@ -997,7 +999,7 @@ def explain_unstaffed(
                 held_text = _request_list(held, request_names)
                 text += f" once {held_text} {'is' if len(held) == 1 else 'are'} booked" if held else ""
             elif why == "budget":
-                text = f"{who} would take the team over its budget of {problem.budget[r]:,.0f}"
+                text = f"{who} would take the team over its budget of USD {problem.budget[r]:,.0f}"
             elif why == "korean_requirement":
                 text = f"{who} {'lacks' if one else 'lack'} the Korean experience the team asked for"
             elif why == "korean_share":
@@ -1012,6 +1014,78 @@ def explain_unstaffed(
         blocking = tuple(sorted(blockers["taken"] | blockers["calendar"]))
         reasons.append(UnstaffedReason(r, code, blocking, f"{head}: " + "; ".join(parts)))
     return reasons
+
+
+#: Status of a candidate pair in :func:`candidate_reasons`: in the team, stand-by, or not chosen (with a code).
+CANDIDATE_STATUSES = ("assigned", "alternate", "not chosen")
+
+
+def candidate_reasons(
+    problem: AssignmentProblem, result: AssignmentResult, *, n_alternates: int = 3
+) -> tuple[NDArray[np.object_], NDArray[np.object_], list[tuple[int, ...]]]:
+    """Every candidate pair's place in the plan, and why a pair was not chosen.
+
+    A pair is ``"assigned"``, ``"alternate"`` (among the first ``n_alternates`` of :func:`alternates`) or
+    ``"not chosen"``. The reason code of a pair not chosen is the first rule it breaks against the plan as it
+    stands (the checks of :func:`explain_unstaffed`): joining an open place of a short team, else replacing the
+    request's best-ranked team member: ``"calendar"`` (its window alone, or the expert's
+    other engagements, leave too few free days), ``"taken"`` (the expert is at the assignment limit),
+    ``"budget"``, ``"korean_requirement"`` or ``"korean_share"``; a pair that could join or replace someone
+    without breaking a rule is ``"stand_by"`` (ranked below the alternates); ``"team_full"`` is left for a
+    request that needs nobody.
+
+    Parameters
+    ----------
+    problem : AssignmentProblem
+    result : AssignmentResult
+    n_alternates : int, default 3
+        As for :func:`alternates`.
+
+    Returns
+    -------
+    status : ndarray of object, shape (n_pairs,)
+        One of :data:`CANDIDATE_STATUSES`.
+    code : ndarray of object, shape (n_pairs,)
+        ``""`` for assigned and alternate pairs, else the reason code.
+    blocking : list of tuple of int, length n_pairs
+        Requests holding the expert (``"taken"``) or filling its calendar (``"calendar"``), sorted.
+
+    Examples
+    --------
+    >>> problem = _example_problem()
+    >>> status, code, blocking = candidate_reasons(problem, solve(problem))
+    >>> list(zip(status, code, blocking))[:3]
+    [('assigned', '', ()), ('not chosen', 'korean_requirement', ()), ('assigned', '', ())]
+    """
+    _check_result(problem, result)
+    options = result.options
+    pairs = _pairs(problem, options)
+    assigned = np.asarray(result.assigned, dtype=bool)
+    plan = _plan_of(problem, pairs, options, assigned)
+    stand_by = alternates(problem, result, n=n_alternates)
+    status = np.where(assigned, "assigned", "not chosen").astype(object)
+    status[stand_by[stand_by >= 0]] = "alternate"
+    code = np.full(problem.n_pairs, "", dtype=object)
+    blocking: list[tuple[int, ...]] = [()] * problem.n_pairs
+    team_of: dict[int, list[int]] = {}
+    for p in np.flatnonzero(assigned):
+        team_of.setdefault(int(pairs.request[p]), []).append(int(p))
+    for p in np.flatnonzero(status == "not chosen"):
+        p = int(p)
+        r = int(pairs.request[p])
+        # An open place: the pair joins as it is; a full team: it would replace a member.
+        leaving: list[int | None] = [None] if result.shortfall[r] > 0 else []
+        leaving += team_of.get(r, [])
+        checks = [plan.check(p, drop=d) for d in leaving]
+        if any(w == "" for w, _ in checks):
+            why, in_the_way = "stand_by", ()
+        elif checks:
+            why, in_the_way = checks[0]
+        else:
+            why, in_the_way = "team_full", ()
+        code[p] = why
+        blocking[p] = tuple(q for q in in_the_way if q != r)
+    return status, code, blocking
 
 
 def alternates(problem: AssignmentProblem, result: AssignmentResult, *, n: int = 3) -> NDArray[np.int64]:

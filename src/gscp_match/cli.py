@@ -544,6 +544,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
         written = _write_plan(plan, Path(args.out), args.format, outputs, args, inputs, matcher)
     for path in written:
         print(f"wrote {path}")
+    print(f"{plan.outcome()}; plan: {written[0]}")
     return EXIT_OK
 
 
@@ -569,13 +570,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     inputs = _read_inputs(args)
     matcher = _fit(args, inputs)
     result, plan = _shortlist_and_plan(matcher, inputs, args)
+    files = {kind: getattr(args, kind) for kind in ("requests", "experts", "evidence", "cases")}
     with _outputs() as outputs:
-        _report(outputs.path(args.out), inputs.requests, matcher, result, plan, title=args.title)
+        _report(outputs.path(args.out), inputs.requests, matcher, result, plan, title=args.title, inputs=files)
     print(f"wrote {Path(args.out)}")
+    print(f"{plan.outcome()}; report: {Path(args.out)}")
     return EXIT_OK
 
 
-def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str) -> Path:  # noqa: ANN001
+def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:  # noqa: ANN001
     from .report import write_report
 
     return write_report(
@@ -588,7 +591,11 @@ def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, t
         assignment=plan.assignment,
         unstaffed=plan.unstaffed,
         bookings=plan.bookings,
+        candidates=plan.candidates,
         title=title,
+        inputs={kind: path for kind, path in inputs.items() if path},
+        model=matcher.embedder_.name,
+        weights=matcher.weights.as_dict(),
     )
 
 
@@ -611,13 +618,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     matcher = _fit(ns, inputs)
     out = Path(args.out)
     result, plan = _shortlist_and_plan(matcher, inputs, ns)
+    files = {kind: paths[kind] for kind in ("requests", "experts", "evidence")}
+    report = Path(ns.out)
     with _outputs() as outputs:
         written = _write_shortlists(result, out, "csv", outputs)
         written += _write_plan(plan, out, "csv", outputs, ns, inputs, matcher)
-        _report(outputs.path(ns.out), inputs.requests, matcher, result, plan, title="GSCP demo round (synthetic data)")
-    for path in [*written, Path(ns.out)]:
+        title = "GSCP demo round (synthetic data)"
+        _report(outputs.path(ns.out), inputs.requests, matcher, result, plan, title=title, inputs=files)
+    for path in [*written, report]:
         print(f"wrote {path}")
-    print(f"done: results in {out.resolve()}")
+    print(f"{plan.outcome()}; report: {report}")
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -28,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
+from gscp_match.progress import bars_unwelcome
 
 __all__ = [
     "Embedder",
@@ -327,10 +329,14 @@ class SentenceTransformerEmbedder:
     def _load(self) -> Any:
         if self._model is None:
             _force_offline()
-            from sentence_transformers import SentenceTransformer
+            with warnings.catch_warnings():
+                # Importing it imports tqdm.autonotebook, which warns in a notebook without ipywidgets; the bars
+                # are off there (bars_unwelcome), so the warning tells the user nothing.
+                warnings.filterwarnings("ignore", message="IProgress not found")
+                from sentence_transformers import SentenceTransformer
 
             logger.info("loading sentence-transformers model from %s", self.folder)
-            if self.show_progress is False or _quiet_env():
+            if self.show_progress is False or _quiet_env() or bars_unwelcome():
                 # transformers draws its own "Loading weights" bar; keep quiet runs quiet.
                 from transformers.utils import logging as transformers_logging
 
@@ -357,7 +363,7 @@ class SentenceTransformerEmbedder:
     def _progress(self, n: int) -> bool:
         if self.show_progress is not None:
             return bool(self.show_progress)
-        return n > PROGRESS_THRESHOLD and not _quiet_env()
+        return n > PROGRESS_THRESHOLD and not _quiet_env() and not bars_unwelcome()
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed texts.

@@ -627,8 +627,8 @@ class Matcher:
         >>> demo = load_demo()
         >>> matcher = Matcher("hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
         >>> plan = matcher.assign(demo.requests, top_m=10, n_alternates=1)
-        >>> plan.result.status, plan.unstaffed.empty
-        ('optimal', True)
+        >>> plan.result.status, plan.unstaffed["request_id"].tolist()  # the demo round is contended
+        ('optimal', ['DEMO-004', 'DEMO-011'])
         >>> sorted(plan.assignment["role"].unique())
         ['alternate', 'assigned']
         """
@@ -712,6 +712,9 @@ class Matcher:
             problem=problem,
             sub_roster=sub_roster,
             filters=filters,
+            candidates=round_plan.candidate_table(
+                problem, result, sub_roster, request_ids=request_ids, expert_ids=expert_ids, n_alternates=n_alternates
+            ),
         )
 
     def _score(self, inputs: ScoringInputs, k: int) -> Shortlist:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["progress_bar", "quiet"]
+__all__ = ["bars_unwelcome", "progress_bar", "quiet"]
 
 
 class _Bar(Protocol):
@@ -31,22 +31,38 @@ def progress_bar(total: int, description: str, *, enabled: bool = True) -> Itera
     if not enabled or quiet():
         yield _NoBar()
         return
-    with _tqdm()(total=total, desc=description, unit="", leave=False) as bar:
+    tqdm = _tqdm()
+    if tqdm is None:
+        yield _NoBar()
+        return
+
+    with tqdm(total=total, desc=description, unit="", leave=False) as bar:
         yield bar
 
 
-def _tqdm() -> type:
-    """tqdm's notebook bar inside IPython when ipywidgets can draw it, else the plain one: ``tqdm.auto`` warns
-    ("IProgress not found") in a notebook without ipywidgets, and its notebook check costs an import in a terminal."""
-    if "IPython" in sys.modules:
-        try:
-            import ipywidgets  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            from tqdm.auto import tqdm as notebook_or_plain
+def bars_unwelcome() -> bool:
+    """True in a Jupyter kernel without ipywidgets: tqdm (ours, transformers', sentence-transformers') would warn
+    "IProgress not found" (a red TqdmWarning) and draw a text bar on the notebook's stderr."""
 
-            return notebook_or_plain
-    from tqdm.std import tqdm
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return True
+    return False
 
-    return tqdm
+
+def _tqdm():  # noqa: ANN202
+    """tqdm's class for where we run: the widget bar in a notebook with ipywidgets, none in one without
+    (:func:`bars_unwelcome`), the text bar elsewhere."""
+
+    if bars_unwelcome():
+        return None
+    if "ipykernel" in sys.modules:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm
+    from tqdm.std import tqdm as text_tqdm
+
+    return text_tqdm

@@ -2,15 +2,21 @@
 
 Both hold a summary (each request, who is assigned, which requests are unstaffed and why), the round's figures
 (demand against supply by theme, requests by region, practice group and support type, references to Korean cases
-by city and theme, expert load and calendar) and, per request, its expert and case shortlists with the reasons.
+by city and theme, expert load and calendar) and, per request, its expert and case shortlists with every
+candidate's status in words (assigned, alternate, or not chosen and why). A "How to read this report" note and the
+provenance (date, library version, model, weights, input files with SHA-256 checksums) come with both.
 
-* **Excel** (``.xlsx``): a ``Summary`` sheet, one sheet per figure table, and one sheet per request (named from
-  its id, made valid and unique by :func:`sheet_names`). Header rows are frozen and columns sized to their text.
-  Text cells a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first) get a leading quote
-  (:func:`gscp_match.io.neutralize_formula`); numbers stay numbers.
+* **Excel** (``.xlsx``): a ``Summary`` sheet, one sheet per figure table with a native chart beside it, an
+  ``About`` sheet, and one sheet per request (named from its id, made valid and unique by :func:`sheet_names`),
+  its facts as a two-column block above its table. Every table has frozen headers, an autofilter, number formats
+  (scores ``0.00``, money ``#,##0``, dates as dates) and a landscape, fit-to-width print setup repeating its
+  header row. Text cells a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first) get a leading
+  quote (:func:`gscp_match.io.neutralize_formula`); numbers stay numbers.
 * **HTML** (``.html`` or ``.htm``): one file with inline CSS and the charts as inline SVG; no script, no external
   URL, nothing fetched (a Content-Security-Policy forbids it too). Every piece of text from the input tables is
-  escaped (:func:`html.escape`), so a description holding ``<script>`` shows as text and never runs.
+  escaped (:func:`html.escape`), so a description holding ``<script>`` shows as text and never runs. Tables turn
+  into cards on a phone, charts scale with the page, and a print stylesheet keeps headings with what follows and
+  starts each request on a new page.
 
 Files are written atomically (:func:`gscp_match.io.atomic_path`).
 
@@ -31,13 +37,14 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import io
 import math
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +57,7 @@ from . import analysis, charts
 from .errors import InputError
 from .io import atomic_path, neutralize_formula
 
-__all__ = ["REPORT_FORMATS", "report_format", "sheet_names", "write_report"]
+__all__ = ["REPORT_FORMATS", "Provenance", "file_checksum", "report_format", "sheet_names", "write_report"]
 
 #: Report file extensions, by format.
 REPORT_FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".xlsx": "xlsx"}
@@ -69,6 +76,7 @@ _FIXED_SHEETS = (
     "Case references",
     "Expert load",
     "Calendar",
+    "About",
 )
 _NO_CASES = pd.DataFrame(columns=["request_id", "rank", "case_id", "title", "city", "score", "why"])
 
@@ -87,6 +95,238 @@ def report_format(path: str | os.PathLike[str]) -> str:
             f"expected one of {', '.join(REPORT_FORMATS)}"
         )
     return fmt
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Words and numbers: one style for both formats.
+
+#: Column -> (header, kind). Kinds: text, id, int, score, money, ratio, date, bool.
+_COLUMNS: dict[str, tuple[str, str]] = {
+    "request_id": ("Request", "id"),
+    "expert_id": ("Expert id", "id"),
+    "case_id": ("Case id", "id"),
+    "id": ("Id", "id"),
+    "list": ("List", "text"),
+    "rank": ("Rank", "int"),
+    "name": ("Name", "text"),
+    "title": ("Title", "text"),
+    "score": ("Score", "score"),
+    "free_days": ("Free days", "int"),
+    "days_needed": ("Days needed", "int"),
+    "status": ("Status", "text"),
+    "why": ("Why", "text"),
+    "country": ("Country", "text"),
+    "city": ("City", "text"),
+    "region": ("Region", "text"),
+    "practice_group": ("Practice group", "text"),
+    "support_type": ("Support", "text"),
+    "days": ("Working days", "int"),
+    "window": ("Window", "text"),
+    "window_start": ("From", "date"),
+    "window_end": ("To", "date"),
+    "needed": ("Experts needed", "int"),
+    "assigned": ("Assigned", "text"),
+    "alternates": ("Alternates", "text"),
+    "reason": ("Why not fully staffed", "text"),
+    "blocked_by": ("Candidates taken by", "text"),
+    "theme": ("Theme", "text"),
+    "requests": ("Requests", "int"),
+    "korean_requests": ("Of which ask for Korean experience", "int"),
+    "experts": ("Experts", "int"),
+    "korean_experts": ("Of which with Korean experience", "int"),
+    "ratio": ("Experts per request", "ratio"),
+    "gap": ("Gap", "bool"),
+    "engagements": ("Engagements", "int"),
+    "booked_days": ("Booked days", "int"),
+    "first_day": ("First day", "date"),
+    "last_day": ("Last day", "date"),
+    "start": ("From", "date"),
+    "end": ("To", "date"),
+    "request_list": ("Requests", "text"),
+    "references": ("References", "int"),
+    "cases": ("Distinct cases", "int"),
+    "city_group": ("City", "text"),
+    "by": ("Counted by", "text"),
+    "group": ("Group", "text"),
+}
+_MONEY_COLUMNS = ("budget_usd", "day_rate_usd")
+
+
+def _header(column: str) -> str:
+    return _COLUMNS.get(column, (column.replace("_", " ").capitalize(), "text"))[0]
+
+
+def _kind(column: str) -> str:
+    if column in _MONEY_COLUMNS:
+        return "money"
+    return _COLUMNS.get(column, ("", "text"))[1]
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return bool(pd.isna(value))
+    return False
+
+
+def _date_text(value: object) -> str:
+    """``3 Mar 2027``."""
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    return "" if pd.isna(stamp) else f"{stamp.day} {stamp.strftime('%b %Y')}"
+
+
+def _money_text(value: object) -> str:
+    """``USD 60,000`` (cents only when there are some)."""
+    amount = float(value)  # type: ignore[arg-type]
+    return f"USD {amount:,.0f}" if amount.is_integer() else f"USD {amount:,.2f}"
+
+
+def _text(value: object, kind: str = "text") -> str:
+    """A cell as display text: lists joined, dates as ``3 Mar 2027``, booleans yes/no, scores to two decimals."""
+    if _missing(value):
+        return ""
+    if isinstance(value, tuple | list | np.ndarray):
+        return ", ".join(_text(v, kind) for v in value)
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if kind == "score":
+        return f"{float(value):.2f}"  # type: ignore[arg-type]
+    if kind == "money":
+        return _money_text(value)
+    if kind == "ratio":
+        return f"{float(value):.1f}"  # type: ignore[arg-type]
+    if kind == "date" or isinstance(value, pd.Timestamp | dt.date | np.datetime64):
+        return _date_text(value)
+    if isinstance(value, float | np.floating):
+        return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    if kind == "theme":
+        return str(value).replace("_", " ")
+    return str(value)
+
+
+_TEXT_MATCH = re.compile(r"^text match (\d+(?:\.\d+)?)$")
+_SHARED_TERMS = re.compile(r"^shared terms (\d+(?:\.\d+)?)$")
+_EVIDENCE = re.compile(r"^evidence: (?P<title>.+?): \u201c(?P<text>.*)\u201d$", re.DOTALL)
+_THEMES = re.compile(r"^themes ([a-z_]+(?:, [a-z_]+)*)$")
+
+
+def _plain_why(why: object) -> str:
+    """A shortlist's ``why`` in words a task team reads: no "text match", the evidence title quoted once."""
+    if _missing(why):
+        return ""
+    parts = []
+    for part in str(why).split("; "):
+        if m := _TEXT_MATCH.match(part):
+            part = f"profile reads close to the request ({float(m.group(1)):.2f} of 1)"
+        elif m := _SHARED_TERMS.match(part):
+            part = f"shares key words with the request ({float(m.group(1)):.2f} of 1)"
+        elif m := _THEMES.match(part):
+            part = "themes: " + m.group(1).replace("_", " ")
+        elif m := _EVIDENCE.match(part):
+            title, text = m.group("title"), m.group("text")
+            same = text.rstrip(" .").casefold() == title.rstrip(" .").casefold()
+            part = f"evidence \u201c{title}\u201d" if same else f"evidence \u201c{title}\u201d: {text}"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What a report was made from, for its footer: so a reader can trace it.
+
+    Attributes
+    ----------
+    generated : datetime.date
+    version : str
+        ``gscp_match`` version.
+    model : str
+        The embedding model's name ("" when not known).
+    weights : tuple of (str, float)
+        Score weights by component.
+    inputs : tuple of (str, str, str)
+        ``(kind, file name, SHA-256 hex)`` of each input file.
+    """
+
+    generated: dt.date
+    version: str
+    model: str
+    weights: tuple[tuple[str, float], ...]
+    inputs: tuple[tuple[str, str, str], ...]
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(label, text) pairs, as the footer and the About sheet show them."""
+        out = [("Generated", _date_text(self.generated)), ("Library", f"gscp-match {self.version}")]
+        if self.model:
+            out.append(("Model", self.model))
+        if self.weights:
+            out.append(("Weights", ", ".join(f"{name} {value:.2f}" for name, value in self.weights)))
+        for kind, name, digest in self.inputs:
+            out.append((f"Input: {kind}", f"{name} (SHA-256 {digest[:12]})"))
+        return out
+
+
+def file_checksum(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _provenance(
+    inputs: Mapping[str, str | os.PathLike[str]] | None,
+    model: str | None,
+    weights: Mapping[str, float] | None,
+    generated: dt.date | None,
+) -> Provenance:
+    from . import __version__
+
+    files = []
+    for kind, path in (inputs or {}).items():
+        if path is None:
+            continue
+        try:
+            files.append((str(kind), Path(path).name, file_checksum(path)))
+        except OSError as exc:
+            raise InputError(f"inputs: cannot read {kind} file {path}: {exc.strerror or exc}") from None
+    return Provenance(
+        generated=generated or dt.date.today(),
+        version=str(__version__),
+        model=str(model or ""),
+        weights=tuple((str(k), float(v)) for k, v in (weights or {}).items()),
+        inputs=tuple(files),
+    )
+
+
+HOW_TO_READ: tuple[tuple[str, str], ...] = (
+    (
+        "Score",
+        "From 0 to 1: how well a candidate fits the request, combining how close the profile and evidence read to "
+        "the request, shared themes, places and languages, Korean experience, free days and cost (the weights are "
+        "in the footer). Compare scores within one request; higher is better.",
+    ),
+    (
+        "Status",
+        "Assigned: in the team the round plan proposes. Alternate: can step in if an assigned expert drops out, "
+        "without breaking any rule. Not chosen: the rule that keeps the candidate out (taken by another request, "
+        "not enough free days once other bookings are made, over the team budget, no Korean experience where the "
+        "request asks for it), or a better-placed candidate.",
+    ),
+    (
+        "Round plan",
+        "The best total score the rules allow: no expert above their assignment limit or on two requests the same "
+        "day, each team within its budget, Korean experience where a request asks for it.",
+    ),
+    (
+        "Gap",
+        f"A theme is a gap when the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts for each request asking "
+        "for it (overall, or with Korean experience where requests ask for that).",
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,9 +355,10 @@ class _Content:
     spans: pd.DataFrame | None
     bookings: pd.DataFrame | None
     pages: tuple[_RequestPage, ...]
+    provenance: Provenance
 
 
-_EXPERT_COLUMNS = ("rank", "expert_id", "name", "score", "free_days", "days_needed", "plan", "why")
+_EXPERT_COLUMNS = ("rank", "expert_id", "name", "score", "free_days", "days_needed", "status", "why")
 _CASE_COLUMNS = ("rank", "case_id", "title", "city", "score", "why")
 
 
@@ -128,42 +369,68 @@ def _by_request(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     return {str(k): g for k, g in frame.groupby(ids, sort=False)}
 
 
-def _plan_label(role: object, rank: object) -> str:
+def _role_text(role: object, rank: object) -> str:
     if role == "assigned":
         return "assigned"
     if role == "alternate":
-        return f"alternate {int(rank)}" if rank is not None and not pd.isna(rank) else "alternate"  # type: ignore[call-overload]
-    return ""
+        return f"alternate {int(rank)}" if not _missing(rank) else "alternate"  # type: ignore[call-overload]
+    return "not chosen"
 
 
-def _expert_rows(shortlist: pd.DataFrame | None, plan: pd.DataFrame | None) -> pd.DataFrame:
-    """A request's shortlist rows, with the plan's role, then the plan's experts that are not on the shortlist."""
+def _status_text(label: str, reason: str) -> str:
+    if label == "assigned" or not reason:
+        return label
+    return f"{label}: {reason}"
+
+
+def _expert_rows(
+    shortlist: pd.DataFrame | None, plan: pd.DataFrame | None, candidates: pd.DataFrame | None, planned: bool
+) -> pd.DataFrame:
+    """A request's shortlist rows with each candidate's status in words, then the plan's experts not shortlisted."""
     columns = list(_EXPERT_COLUMNS)
-    parts: list[pd.DataFrame] = []
-    roles: dict[str, str] = {}
+    labels: dict[str, str] = {}
     if plan is not None:
         for expert_id, role, rank in zip(plan["expert_id"].astype(str), plan["role"], plan["rank"], strict=True):
-            roles.setdefault(expert_id, _plan_label(role, rank))
+            labels.setdefault(expert_id, _role_text(role, rank))
+    reasons: dict[str, str] = {}
+    if candidates is not None:
+        for expert_id, status, reason in zip(
+            candidates["expert_id"].astype(str), candidates["status"], candidates["status_reason"], strict=True
+        ):
+            if status == "not chosen":
+                reasons[expert_id] = str(reason)
+            elif status == "alternate":
+                reasons[expert_id] = str(reason)
+
+    def status(expert_id: str) -> str:
+        if not planned:
+            return ""
+        label = labels.get(expert_id, "not chosen")
+        if expert_id not in reasons and label == "not chosen" and candidates is not None:
+            return "not chosen: not among the candidates the round plan weighed"
+        return _status_text(label, reasons.get(expert_id, ""))
+
+    parts: list[pd.DataFrame] = []
     listed: set[str] = set()
     if shortlist is not None and len(shortlist):
         rows = shortlist.sort_values("rank", kind="stable")
-        frame = pd.DataFrame({c: rows[c].to_numpy(dtype=object) if c in rows else None for c in columns if c != "plan"})
-        frame["plan"] = [roles.get(str(e), "") for e in frame["expert_id"]]
+        frame = pd.DataFrame({c: rows[c].to_numpy(dtype=object) if c in rows else None for c in columns})
+        frame["status"] = [status(str(e)) for e in frame["expert_id"]]
         listed = {str(e) for e in frame["expert_id"]}
         parts.append(frame[columns])
     if plan is not None and len(plan):
         extra = plan[~plan["expert_id"].astype(str).isin(listed)]
         extra = extra.assign(_order=(extra["role"] != "assigned").astype(int)).sort_values(["_order", "rank"])
         if len(extra):
-            frame = pd.DataFrame(
-                {c: extra[c].to_numpy(dtype=object) if c in extra else None for c in columns if c != "plan"}
-            )
+            frame = pd.DataFrame({c: extra[c].to_numpy(dtype=object) if c in extra else None for c in columns})
             frame["rank"] = None  # not on the shortlist
-            frame["plan"] = [_plan_label(r, k) for r, k in zip(extra["role"], extra["rank"], strict=True)]
+            frame["status"] = [status(str(e)) for e in extra["expert_id"]]
             parts.append(frame[columns])
     if not parts:
         return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out["why"] = [_plain_why(w) for w in out["why"]]
+    return out
 
 
 def _case_rows(shortlist: pd.DataFrame | None) -> pd.DataFrame:
@@ -171,7 +438,9 @@ def _case_rows(shortlist: pd.DataFrame | None) -> pd.DataFrame:
     if shortlist is None or shortlist.empty:
         return pd.DataFrame(columns=columns)
     rows = shortlist.sort_values("rank", kind="stable")
-    return pd.DataFrame({c: rows[c].to_numpy(dtype=object) if c in rows else None for c in columns})
+    out = pd.DataFrame({c: rows[c].to_numpy(dtype=object) if c in rows else None for c in columns})
+    out["why"] = [_plain_why(w) for w in out["why"]]
+    return out
 
 
 def _content(
@@ -185,6 +454,8 @@ def _content(
     assignment: pd.DataFrame | None,
     unstaffed: pd.DataFrame | None,
     bookings: pd.DataFrame | None,
+    candidates: pd.DataFrame | None,
+    provenance: Provenance,
 ) -> _Content:
     requests = requests.reset_index(drop=True)
     case_shortlist = _NO_CASES if shortlists_cases is None else shortlists_cases
@@ -192,11 +463,13 @@ def _content(
     experts_by = _by_request(shortlists_experts)
     cases_by = _by_request(case_shortlist)
     plan_by = _by_request(assignment)
+    candidates_by = _by_request(candidates)
+    planned = assignment is not None
     pages = tuple(
         _RequestPage(
             request=requests.iloc[i],
             summary=summary.iloc[i],
-            experts=_expert_rows(experts_by.get(rid), plan_by.get(rid)),
+            experts=_expert_rows(experts_by.get(rid), plan_by.get(rid), candidates_by.get(rid), planned),
             cases=_case_rows(cases_by.get(rid)),
         )
         for i, rid in enumerate(requests["request_id"].astype(str))
@@ -210,53 +483,48 @@ def _content(
         demand_supply=analysis.demand_supply(requests, experts),
         request_counts={by: analysis.request_counts(requests, by=by) for by in analysis.REQUEST_CATEGORIES},
         case_references=references,
-        planned=assignment is not None,
+        planned=planned,
         assignment=assignment,
         load=load,
         spans=analysis.booking_spans(bookings) if bookings is not None else None,
         bookings=bookings,
         pages=pages,
+        provenance=provenance,
     )
 
 
-def _text(value: object) -> str:
-    """A cell as display text: lists joined, dates ISO, missing empty, floats rounded."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, tuple | list | np.ndarray):
-        return ", ".join(_text(v) for v in value)
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return ""
-        return f"{value:.4f}".rstrip("0").rstrip(".") if not float(value).is_integer() else str(int(value))
-    if isinstance(value, pd.Timestamp | dt.datetime | np.datetime64):
-        stamp = pd.Timestamp(value)
-        return "" if pd.isna(stamp) else stamp.date().isoformat()
-    return str(value)
+_FACTS = (
+    ("Country", "country", "text"),
+    ("City", "city", "text"),
+    ("Client", "client", "text"),
+    ("Region", "region", "text"),
+    ("Practice group", "practice_group", "text"),
+    ("Support type", "support_type", "text"),
+    ("Working days", "days", "int"),
+    ("Window", "", "window"),
+    ("Languages", "languages", "text"),
+    ("Themes", "themes", "theme"),
+    ("Korean experience asked", "korean_experience", "bool"),
+    ("Experts needed", "experts_needed", "int"),
+    ("Budget", "budget_usd", "money"),
+)
 
 
-def _facts(request: pd.Series, window: str) -> list[tuple[str, str]]:
-    """The request's fields a reader wants next to its shortlists, as (label, text)."""
-    fields = (
-        ("country", "country"),
-        ("city", "city"),
-        ("client", "client"),
-        ("region", "region"),
-        ("practice group", "practice_group"),
-        ("support type", "support_type"),
-        ("working days", "days"),
-        ("languages", "languages"),
-        ("themes", "themes"),
-        ("Korean experience asked", "korean_experience"),
-        ("experts needed", "experts_needed"),
-        ("budget (USD)", "budget_usd"),
-    )
-    out = [(label, _text(request[column])) for label, column in fields if column in request.index]
-    if window:
-        out.insert(7, ("window", window))
-    return [(label, text) for label, text in out if text]
+def _facts(request: pd.Series, window: str) -> list[tuple[str, str, object]]:
+    """The request's fields a reader wants next to its shortlists: (label, text, value for a spreadsheet)."""
+    out = []
+    for label, column, kind in _FACTS:
+        if kind == "window":
+            if window:
+                out.append((label, window, window))
+            continue
+        if column not in request.index:
+            continue
+        value = request[column]
+        text = _text(value, kind)
+        if text:
+            out.append((label, text, value if kind in ("int", "money") else text))
+    return out
 
 
 def _plan_line(summary: pd.Series) -> str:
@@ -269,24 +537,29 @@ def _plan_line(summary: pd.Series) -> str:
     if summary["alternates"]:
         parts.append(f"Alternates: {summary['alternates']}.")
     if summary["reason"]:
-        parts.append(f"Why not fully staffed: {summary['reason']}")
+        parts.append(f"Why not fully staffed: {summary['reason']}.")
     if summary["blocked_by"]:
         parts.append(f"Candidates taken by: {str(summary['blocked_by']).replace(';', ', ')}.")
     return " ".join(parts)
+
+
+def _status_counts(content: _Content) -> dict[str, int]:
+    counts = content.summary["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in ("staffed", "partly staffed", "unstaffed")}
 
 
 def _headline(content: _Content) -> str:
     n = len(content.summary)
     text = f"{n} {'request' if n == 1 else 'requests'}, a roster of {content.n_experts} experts"
     if content.planned:
-        counts = content.summary["status"].value_counts()
-        staffed, partly = int(counts.get("staffed", 0)), int(counts.get("partly staffed", 0))
-        text += f"; {staffed} staffed, {partly} partly staffed, {int(counts.get('unstaffed', 0))} unstaffed"
+        counts = _status_counts(content)
+        text += f"; {counts['staffed']} staffed, {counts['partly staffed']} partly staffed, "
+        text += f"{counts['unstaffed']} unstaffed"
     else:
         text += "; shortlists only (no round plan)"
     gaps = content.demand_supply.loc[content.demand_supply["gap"], "theme"].tolist()
     if gaps:
-        text += f"; supply gaps: {', '.join(gaps)}"
+        text += f"; supply gaps: {', '.join(str(g).replace('_', ' ') for g in gaps)}"
     return text + "."
 
 
@@ -330,30 +603,35 @@ def sheet_names(names: Iterable[object], *, reserved: Sequence[str] = ()) -> lis
     return out
 
 
-def _excel_value(value: object) -> object:
-    """A cell for openpyxl: numbers as numbers, dates as dates, text cleaned, capped and neutralized."""
-    if value is None or value is pd.NA or value is pd.NaT:
+_NUMBER_FORMATS = {"score": "0.00", "money": "#,##0", "ratio": "0.0", "int": "0", "date": "d mmm yyyy"}
+_WIDE = {"why": 80, "status": 45, "reason": 60, "assigned": 45, "alternates": 50, "title": 45, "requests": 30}
+_LINE_HEIGHT = 15.0  # points per wrapped line
+
+
+def _excel_value(value: object, kind: str = "text") -> object:
+    """A cell for openpyxl: numbers as numbers, dates as dates, yes/no for booleans, text cleaned and neutralized."""
+    if _missing(value):
         return None
     if isinstance(value, bool | np.bool_):
-        return bool(value)
+        return "yes" if value else "no"
+    if kind in ("score", "money", "ratio") and isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, pd.Timestamp | np.datetime64 | dt.datetime):
+        return int(value) if kind == "int" and float(value).is_integer() else float(value)
+    if isinstance(value, pd.Timestamp | np.datetime64 | dt.datetime | dt.date):
         stamp = pd.Timestamp(value)
         return None if pd.isna(stamp) else stamp.date()
-    text = _CONTROL.sub("", _text(value))
+    text = _CONTROL.sub("", _text(value, kind))
     if len(text) > _EXCEL_MAX_TEXT - 2:
         text = text[: _EXCEL_MAX_TEXT - 3] + "\u2026"
     return neutralize_formula(text)
 
 
-_WIDE = {"why": 90, "description": 90, "reason": 70, "assigned": 50, "alternates": 60, "title": 50, "requests": 40}
-
-
-def _write_rows(sheet: object, frame: pd.DataFrame, *, start_row: int) -> None:
-    """Header at ``start_row`` (bold, filled), then the rows; column widths from the text."""
+def _write_rows(sheet: object, frame: pd.DataFrame, *, start_row: int, start_column: int = 1) -> str:
+    """Header at ``start_row`` (bold, filled), then the rows, with number formats, widths and row heights that
+    fit the wrapped text. Returns the table's range (``A5:J12``)."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -361,26 +639,104 @@ def _write_rows(sheet: object, frame: pd.DataFrame, *, start_row: int) -> None:
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
     columns = [str(c) for c in frame.columns]
-    for j, name in enumerate(columns, start=1):
-        cell = sheet.cell(row=start_row, column=j, value=neutralize_formula(name))  # type: ignore[attr-defined]
-        cell.font, cell.fill = bold, fill
+    kinds = [_kind(c) for c in columns]
     values = frame.to_numpy(dtype=object)
+    widths = []
+    for j, name in enumerate(columns):
+        texts = [_text(v, kinds[j]) for v in values[:500, j]]
+        longest = max([len(_header(name)), *(len(t) for t in texts)], default=8)
+        widths.append(max(min(longest + 2, _WIDE.get(name, 30)), 8))
+    for j, name in enumerate(columns):
+        cell = sheet.cell(row=start_row, column=start_column + j, value=_header(name))  # type: ignore[attr-defined]
+        cell.font, cell.fill, cell.alignment = bold, fill, wrap
+        sheet.column_dimensions[get_column_letter(start_column + j)].width = widths[j]  # type: ignore[attr-defined]
+    header_lines = max(
+        (math.ceil(len(_header(c)) / max(w - 3, 1)) for c, w in zip(columns, widths, strict=True)), default=1
+    )
+    sheet.row_dimensions[start_row].height = _LINE_HEIGHT * max(1, header_lines)  # type: ignore[attr-defined]
     for i, row in enumerate(values, start=start_row + 1):
-        for j, value in enumerate(row, start=1):
-            cell = sheet.cell(row=i, column=j, value=_excel_value(value))  # type: ignore[attr-defined]
-            cell.alignment = wrap if columns[j - 1] in _WIDE else top
-    for j, name in enumerate(columns, start=1):
-        longest = max([len(name), *(len(_text(v)) for v in values[:500, j - 1])], default=len(name))
-        width = min(longest + 2, _WIDE.get(name, 40))
-        sheet.column_dimensions[get_column_letter(j)].width = max(width, 8)  # type: ignore[attr-defined]
+        lines = 1
+        for j, value in enumerate(row):
+            cell = sheet.cell(row=i, column=start_column + j, value=_excel_value(value, kinds[j]))  # type: ignore[attr-defined]
+            text = _text(value, kinds[j])
+            if len(text) > widths[j] - 2:
+                cell.alignment = wrap
+                lines = max(lines, math.ceil(len(text) / max(widths[j] - 3, 1)))
+            else:
+                cell.alignment = top
+            number_format = _NUMBER_FORMATS.get(kinds[j])
+            if number_format and isinstance(cell.value, int | float | dt.date):
+                cell.number_format = number_format
+        sheet.row_dimensions[i].height = min(409.0, _LINE_HEIGHT * lines)  # type: ignore[attr-defined]
+    first = f"{get_column_letter(start_column)}{start_row}"
+    last = f"{get_column_letter(start_column + max(len(columns), 1) - 1)}{start_row + max(len(values), 1)}"
+    return f"{first}:{last}"
+
+
+def _print_setup(sheet: object, *, header_row: int) -> None:
+    """Landscape, one page wide, the header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape"  # type: ignore[attr-defined]
+    sheet.page_setup.fitToWidth = 1  # type: ignore[attr-defined]
+    sheet.page_setup.fitToHeight = 0  # type: ignore[attr-defined]
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True  # type: ignore[attr-defined]
+    sheet.print_title_rows = f"{header_row}:{header_row}"  # type: ignore[attr-defined]
+    sheet.print_options.gridLines = False  # type: ignore[attr-defined]
+    sheet.page_margins.left = sheet.page_margins.right = 0.4  # type: ignore[attr-defined]
+
+
+def _table_sheet(book: object, name: str, frame: pd.DataFrame, *, freeze: str = "A2") -> object:
+    sheet = book.create_sheet(name)  # type: ignore[attr-defined]
+    ref = _write_rows(sheet, frame, start_row=1)
+    sheet.auto_filter.ref = ref
+    sheet.freeze_panes = freeze
+    _print_setup(sheet, header_row=1)
+    return sheet
+
+
+def _bar_chart(
+    sheet: object, *, title: str, data_columns: Sequence[int], label_column: int, first_row: int, last_row: int,
+    anchor: str, axis_title: str, stacked: bool = False,
+) -> int:  # fmt: skip
+    """A native horizontal bar chart of ``data_columns`` (header in ``first_row - 1``) against ``label_column``;
+    returns the rows it covers."""
+    from openpyxl.chart import BarChart, Reference
+
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    chart.style = 10
+    chart.y_axis.title = axis_title
+    chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as in the table
+    chart.y_axis.majorGridlines = None
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    if stacked:
+        chart.grouping = "stacked"
+        chart.overlap = 100
+    for column in data_columns:
+        data = Reference(sheet, min_col=column, min_row=first_row - 1, max_row=last_row)
+        chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=label_column, min_row=first_row, max_row=last_row))
+    chart.height = max(7.5, 0.55 * (last_row - first_row + 1) + 3)
+    chart.width = 16
+    sheet.add_chart(chart, anchor)  # type: ignore[attr-defined]
+    return math.ceil(chart.height / 0.53) + 1  # a default row is 15 pt, 0.53 cm
 
 
 def _long_counts(tables: dict[str, pd.DataFrame], value: str) -> pd.DataFrame:
     parts = [
-        pd.DataFrame({"by": by, "group": t.iloc[:, 0].astype(object), **{c: t[c] for c in t.columns[1:]}})
+        pd.DataFrame(
+            {"by": by.replace("_", " "), "group": t.iloc[:, 0].astype(object), **{c: t[c] for c in t.columns[1:]}}
+        )
         for by, t in tables.items()
     ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["by", "group", value])
+
+
+def _next_column(frame: pd.DataFrame) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(frame.shape[1] + 2)
 
 
 def _write_xlsx(content: _Content, path: Path) -> None:
@@ -391,45 +747,113 @@ def _write_xlsx(content: _Content, path: Path) -> None:
     book.properties.title = _CONTROL.sub("", content.title)[:255]
     summary_sheet = book.active
     summary_sheet.title = "Summary"
-    _write_rows(summary_sheet, content.summary, start_row=1)
+    summary = content.summary.copy()
+    ref = _write_rows(summary_sheet, summary, start_row=1)
+    summary_sheet.auto_filter.ref = ref
     summary_sheet.freeze_panes = "B2"
+    _print_setup(summary_sheet, header_row=1)
 
-    figures: list[tuple[str, pd.DataFrame | None]] = [
-        ("Demand and supply", content.demand_supply),
-        ("Request counts", _long_counts(content.request_counts, "requests")),
-        ("Case references", _long_counts(content.case_references, "references")),
-        ("Expert load", content.load),
-        ("Calendar", content.spans),
-    ]
-    for name, table in figures:
-        if table is None:
-            continue
-        sheet = book.create_sheet(name)
-        _write_rows(sheet, table, start_row=1)
-        sheet.freeze_panes = "A2"
+    demand = content.demand_supply.assign(theme=content.demand_supply["theme"].str.replace("_", " "))
+    shown = demand[(demand["requests"] > 0) | (demand["experts"] > 0)].reset_index(drop=True)
+    sheet = _table_sheet(book, "Demand and supply", shown)
+    if len(shown):
+        _bar_chart(
+            sheet, title="Demand and supply by theme", data_columns=(2, 4), label_column=1, first_row=2,
+            last_row=len(shown) + 1, anchor=f"{_next_column(shown)}2", axis_title="requests and experts",
+        )  # fmt: skip
+
+    for name, tables, value, title in (
+        ("Request counts", content.request_counts, "requests", "Requests by {}"),
+        ("Case references", content.case_references, "references", "References to Korean cases by {}"),
+    ):
+        table = _long_counts(tables, value)
+        sheet = _table_sheet(book, name, table)
+        row, anchor_row = 2, 2
+        for by, part in tables.items():
+            if len(part):
+                label = "city" if by == "city" else by.replace("_", " ")
+                anchor_row += _bar_chart(
+                    sheet, title=title.format(label), data_columns=(3,), label_column=2, first_row=row,
+                    last_row=row + len(part) - 1, anchor=f"{_next_column(table)}{anchor_row}", axis_title=value,
+                )  # fmt: skip
+            row += len(part)
+
+    if content.load is not None:
+        sheet = _table_sheet(book, "Expert load", content.load.rename(columns={"requests": "request_list"}))
+        if len(content.load):
+            _bar_chart(
+                sheet, title="Booked working days per expert", data_columns=(5,), label_column=2, first_row=2,
+                last_row=len(content.load) + 1, anchor=f"{_next_column(content.load)}2", axis_title="booked days",
+            )  # fmt: skip
+    if content.spans is not None:
+        _table_sheet(book, "Calendar", content.spans)
+
+    about = book.create_sheet("About")
+    about.cell(row=1, column=1, value=_excel_value(content.title)).font = Font(bold=True, size=13)
+    about.cell(row=3, column=1, value="How to read this report").font = Font(bold=True)
+    row = 4
+    for label, text in HOW_TO_READ:
+        about.cell(row=row, column=1, value=label).font = Font(bold=True)
+        cell = about.cell(row=row, column=2, value=text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        about.row_dimensions[row].height = _LINE_HEIGHT * math.ceil(len(text) / 95)
+        row += 1
+    row += 1
+    for label, text in content.provenance.lines():
+        about.cell(row=row, column=1, value=label).font = Font(bold=True)
+        about.cell(row=row, column=2, value=_excel_value(text))
+        row += 1
+    about.column_dimensions["A"].width = 22
+    about.column_dimensions["B"].width = 100
+    _print_setup(about, header_row=1)
 
     names = sheet_names([page.summary["request_id"] for page in content.pages], reserved=_FIXED_SHEETS)
-    header_row = 5
     for name, page in zip(names, content.pages, strict=True):
-        sheet = book.create_sheet(name)
-        rid, request = page.summary["request_id"], page.request
-        sheet.cell(row=1, column=1, value=_excel_value(f"{rid}: {_text(request.get('title'))}")).font = Font(
-            bold=True, size=13
-        )
-        facts = "; ".join(f"{label}: {text}" for label, text in _facts(request, page.summary["window"]))
-        sheet.cell(row=2, column=1, value=_excel_value(facts))
-        sheet.cell(row=3, column=1, value=_excel_value(_plan_line(page.summary)))
-        description = sheet.cell(row=4, column=1, value=_excel_value(_text(request.get("description"))))
-        description.alignment = Alignment(wrap_text=True, vertical="top")
-        table = _page_table(page)
-        _write_rows(sheet, table, start_row=header_row)
-        last_column = max(table.shape[1], 1)
-        sheet.merge_cells(start_row=4, start_column=1, end_row=4, end_column=last_column)
-        # Row height for the wrapped description: about 110 characters a line, at most 8 lines in the frozen rows.
-        lines = min(8, max(1, math.ceil(len(_text(request.get("description"))) / 110)))
-        sheet.row_dimensions[4].height = 15 * lines
-        sheet.freeze_panes = f"A{header_row + 1}"
+        _request_sheet(book.create_sheet(name), page)
     book.save(path)
+
+
+def _request_sheet(sheet: object, page: _RequestPage) -> None:
+    """Title, the facts as a label/value block, the plan line, the description, then the shortlists' table."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    rid, request = page.summary["request_id"], page.request
+    title = f"{rid}: {_text(request.get('title'))}"
+    sheet.cell(row=1, column=1, value=_excel_value(title)).font = Font(bold=True, size=13)  # type: ignore[attr-defined]
+    row = 3
+    for label, _, value in _facts(request, page.summary["window"]):
+        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)  # type: ignore[attr-defined]
+        kind = (
+            "money"
+            if label == "Budget"
+            else "int"
+            if isinstance(value, int | np.integer | float | np.floating)
+            else "text"
+        )
+        cell = sheet.cell(row=row, column=2, value=_excel_value(value, kind))  # type: ignore[attr-defined]
+        cell.alignment = Alignment(horizontal="left")
+        if kind in _NUMBER_FORMATS:
+            cell.number_format = _NUMBER_FORMATS[kind]
+        row += 1
+    table = _page_table(page)
+    last_column = max(table.shape[1], 2)
+    width_chars = 110
+    for text, bold in ((_plan_line(page.summary), True), (_text(request.get("description")), False)):
+        row += 1
+        cell = sheet.cell(row=row, column=1, value=_excel_value(text))  # type: ignore[attr-defined]
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.font = Font(bold=bold)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_column)  # type: ignore[attr-defined]
+        lines = max(1, sum(math.ceil(max(len(line), 1) / width_chars) for line in text.splitlines() or [""]))
+        sheet.row_dimensions[row].height = min(409.0, _LINE_HEIGHT * lines)  # type: ignore[attr-defined]
+    header_row = row + 2
+    ref = _write_rows(sheet, table, start_row=header_row)
+    sheet.auto_filter.ref = ref  # type: ignore[attr-defined]
+    sheet.freeze_panes = f"A{header_row + 1}"  # type: ignore[attr-defined]
+    sheet.column_dimensions["A"].width = max(sheet.column_dimensions["A"].width or 0, 22)  # type: ignore[attr-defined]
+    _print_setup(sheet, header_row=header_row)
+    sheet.print_area = f"A1:{get_column_letter(last_column)}{header_row + len(table)}"  # type: ignore[attr-defined]
 
 
 def _page_table(page: _RequestPage) -> pd.DataFrame:
@@ -438,7 +862,7 @@ def _page_table(page: _RequestPage) -> pd.DataFrame:
     experts.insert(0, "list", "expert")
     cases = page.cases.rename(columns={"case_id": "id", "title": "name"})
     cases.insert(0, "list", "case")
-    columns = ["list", "rank", "id", "name", "city", "score", "free_days", "days_needed", "plan", "why"]
+    columns = ["list", "rank", "id", "name", "city", "score", "free_days", "days_needed", "status", "why"]
     return pd.concat([experts.reindex(columns=columns), cases.reindex(columns=columns)], ignore_index=True).astype(
         object
     )
@@ -448,41 +872,123 @@ def _page_table(page: _RequestPage) -> pd.DataFrame:
 # HTML.
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;max-width:72rem;
-color:#222;line-height:1.45;padding:0 1rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px solid #dde6f0;padding-bottom:.2rem}
-h3{margin-top:2rem}.headline{color:#444}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:1.5rem auto;max-width:72rem;
+color:#1f2328;line-height:1.45;padding:0 .75rem;font-size:1rem}
+h1{font-size:1.6rem;margin:0 0 .3rem}h2{font-size:1.35rem;margin-top:2.2rem;border-bottom:2px solid #dde6f0;
+padding-bottom:.2rem}h3{font-size:1.15rem;margin-top:1.6rem}h4{margin:1.2rem 0 .3rem}
+h1,h2,h3,h4{break-after:avoid;page-break-after:avoid}
+.headline{color:#333;margin:.2rem 0 1rem}
+.counts{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0 1rem;padding:0;list-style:none}
+.counts li{border:1px solid #d0d7de;border-radius:.4rem;padding:.35rem .7rem;background:#f6f8fa}
+.counts b{font-size:1.2rem;margin-right:.25rem}
+.howto{border:1px solid #b6c8dc;background:#f3f7fb;border-radius:.4rem;padding:.6rem 1rem;margin:1rem 0;
+break-inside:avoid}.howto h2{margin:.2rem 0 .4rem;border:0;font-size:1.1rem}.howto dl{margin:0}
+.howto dl{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,28rem),1fr));gap:.2rem 1.5rem}
+.howto dt{font-weight:600}.howto dd{margin:0 0 .4rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem;font-size:.9rem}
 th,td{border:1px solid #d0d7de;padding:.3rem .45rem;text-align:left;vertical-align:top}
-th{background:#dde6f0}td.num{text-align:right;white-space:nowrap}
+th{background:#dde6f0;font-weight:600}td.num{text-align:right;white-space:nowrap}
+td{overflow-wrap:break-word}.id,td.id{white-space:nowrap;overflow-wrap:normal}
+.id.long,td.id .long{white-space:normal;overflow-wrap:anywhere}
 tr.assigned td{background:#e8f5e9}.status{font-weight:600}
 .status-staffed{color:#1b5e20}.status-partly-staffed{color:#8a5300}.status-unstaffed{color:#b00020}
-.description{white-space:pre-wrap;background:#f6f8fa;padding:.6rem;border-left:3px solid #0072B2}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.4rem 0}dl.facts dt{color:#555}
-dl.facts dd{margin:0}figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:1rem}
-nav ul{columns:3;font-size:.9rem}.note{color:#555;font-size:.9rem}
-@media print{nav{display:none}article{break-before:page}}
+.description{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:.6rem;
+border-left:3px solid #0072B2}
+dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.1rem 1rem;margin:.4rem 0}
+dl.facts dt{color:#555}dl.facts dd{margin:0;overflow-wrap:anywhere}
+figure{margin:1rem 0;break-inside:avoid;page-break-inside:avoid;max-width:100%}
+figure svg{display:block;max-width:100%;height:auto}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,24rem),1fr));gap:1rem}
+nav ul{columns:3 16rem;font-size:.9rem;padding-left:1.2rem}.note{color:#555;font-size:.9rem}
+article{break-inside:auto}.plan{font-weight:500}
+footer{margin-top:2.5rem;border-top:2px solid #dde6f0;padding-top:.6rem;font-size:.85rem;color:#444;
+break-inside:avoid}footer dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.1rem 1rem}
+footer dd{margin:0;overflow-wrap:anywhere}
+.scroll{overflow-x:auto;max-width:100%}.scroll table{min-width:36rem}.scroll td{overflow-wrap:normal}
+@media (max-width:720px){
+body{margin:.8rem auto}h1{font-size:1.35rem}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.cards tr{border:1px solid #d0d7de;border-radius:.4rem;margin:0 0 .7rem;padding:.3rem .5rem}
+table.cards td{border:0;display:grid;grid-template-columns:minmax(5.5rem,32%) minmax(0,1fr);gap:.6rem;
+padding:.15rem 0;text-align:left;white-space:normal}
+table.cards td::before{content:attr(data-label);font-weight:600;color:#555}
+table.cards td{overflow-wrap:anywhere}
+table.cards td.blank{display:none}
+table.cards td .id{overflow-x:auto}
+dl.facts{grid-template-columns:minmax(5.5rem,38%) minmax(0,1fr);gap:.15rem .6rem}
+}
+@media print{
+@page{margin:12mm 11mm}
+body{max-width:none;margin:0;padding:0;font-size:9.5pt;line-height:1.3}
+nav,.counts{display:none}h2{margin-top:1.2rem}h3{margin-top:0}h4{margin:.6rem 0 .2rem}
+section#plan,section#requests{break-before:page;page-break-before:always}
+section#requests>article+article{break-before:page;page-break-before:always}
+section#requests>h2{margin-top:0}
+tr,dl.facts,.howto,figure,footer,.plan{break-inside:avoid;page-break-inside:avoid}
+table{font-size:7.8pt;margin:.3rem 0 .6rem}th,td{padding:.12rem .25rem}thead{display:table-header-group}
+td[data-label="Why"]{width:46%}.description{padding:.3rem .5rem;margin:.3rem 0}
+dl.facts{grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);font-size:8.5pt}
+tr.assigned td{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.scroll{overflow:visible}.scroll table{min-width:0}
+figure svg{max-height:120mm;width:auto}
+}
 """
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def _e(value: object) -> str:
-    return html.escape(_text(value), quote=True)
+def _e(value: object, kind: str = "text") -> str:
+    return html.escape(_text(value, kind), quote=True)
 
 
-def _html_table(frame: pd.DataFrame, *, numeric: Sequence[str] = (), row_class: Sequence[str] | None = None) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+_ID_WHOLE = 24  # ids up to this long never wrap; a longer one may, rather than push the page wider than a phone
+
+
+def _id_html(value: object) -> str:
+    text = _text(value)
+    klass = "id" if len(text) <= _ID_WHOLE else "id long"
+    return f'<span class="{klass}">{html.escape(text, quote=True)}</span>'
+
+
+def _cell(column: str, value: object, kind: str, *, extra_class: str = "") -> str:
+    text = _e(value, kind)
+    classes = [c for c in ("num" if kind in ("int", "score", "ratio", "money") else "", extra_class) if c]
+    if kind == "id" and text:
+        text = _id_html(value)
+        classes.append("id")
+    if not text:
+        classes.append("blank")
+    klass = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<td data-label="{html.escape(_header(column))}"{klass}>{text}</td>'
+
+
+def _html_table(
+    frame: pd.DataFrame,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    row_class: Sequence[str] | None = None,
+    cell_class: Mapping[str, Sequence[str]] | None = None,
+    layout: str = "cards",
+) -> str:
+    """A table whose rows become cards on a narrow screen (each cell labelled with its header), or with
+    ``layout="scroll"`` (a table of figures) one that scrolls inside its own box."""
+    columns = [str(c) for c in frame.columns]
+    col_kinds = [(kinds or {}).get(c, _kind(c)) for c in columns]
+    head = "".join(f'<th scope="col">{html.escape(_header(c))}</th>' for c in columns)
     rows = []
     for i, values in enumerate(frame.to_numpy(dtype=object)):
         cells = "".join(
-            f'<td class="num">{_e(v)}</td>' if c in numeric else f"<td>{_e(v)}</td>"
-            for c, v in zip(frame.columns, values, strict=True)
+            _cell(c, v, k, extra_class=(cell_class or {}).get(c, [""] * len(frame))[i])
+            for c, v, k in zip(columns, values, col_kinds, strict=True)
         )
-        klass = f' class="{_e(row_class[i])}"' if row_class is not None and row_class[i] else ""
+        klass = f' class="{html.escape(row_class[i])}"' if row_class is not None and row_class[i] else ""
         rows.append(f"<tr{klass}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+    if layout == "scroll":
+        return f'<div class="scroll"><table class="figures">{table}</table></div>'
+    return f'<table class="cards">{table}</table>'
 
 
 def _svg(figure: Figure, key: str, label: str) -> str:
@@ -518,12 +1024,22 @@ def _figure_html(figure: Figure, key: str, label: str, *, caption: str = "") -> 
     return f"<figure>{_svg(figure, key, label)}{note}</figure>"
 
 
+def _how_to_read() -> str:
+    items = "".join(f"<div><dt>{_e(label)}</dt><dd>{_e(text)}</dd></div>" for label, text in HOW_TO_READ)
+    return f'<aside class="howto" id="how-to-read"><h2>How to read this report</h2><dl>{items}</dl></aside>'
+
+
+def _footer(provenance: Provenance) -> str:
+    items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text in provenance.lines())
+    return f"<footer><dl>{items}</dl></footer>"
+
+
 def _html(content: _Content) -> str:
     toc = ['<li><a href="#summary">Summary</a></li>', '<li><a href="#figures">Demand and supply</a></li>']
     if content.planned:
         toc.append('<li><a href="#plan">Round plan</a></li>')
     toc += [
-        f'<li><a href="#request-{i}">{_e(p.summary["request_id"])}: {_e(p.request.get("title"))}</a></li>'
+        f'<li><a href="#request-{i}">{_id_html(p.summary["request_id"])}: {_e(p.request.get("title"))}</a></li>'
         for i, p in enumerate(content.pages, start=1)
     ]
     parts = [
@@ -532,28 +1048,29 @@ def _html(content: _Content) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(content.title)}</title><style>{_CSS}</style></head><body>",
-        f"<header><h1>{_e(content.title)}</h1><p class=headline>{_e(_headline(content))}</p></header>",
-        f"<nav><ul>{''.join(toc)}</ul></nav>",
-        '<section id="summary"><h2>Summary</h2>',
+        f"<header><h1>{_e(content.title)}</h1><p class=headline>{_e(_headline(content))}</p>",
     ]
-    summary = content.summary.rename(columns={"practice_group": "practice group", "support_type": "support"})
-    status_class = ["status-" + str(s).replace(" ", "-") for s in content.summary["status"]]
-    parts.append(_summary_table(summary, status_class))
+    if content.planned:
+        counts = _status_counts(content)
+        parts.append(
+            "<ul class=counts>" + "".join(f"<li><b>{n}</b>{_e(status)}</li>" for status, n in counts.items()) + "</ul>"
+        )
+    parts += ["</header>", _how_to_read(), f"<nav><h2>Contents</h2><ul>{''.join(toc)}</ul></nav>"]
+    parts.append('<section id="summary"><h2>Summary</h2>')
+    parts.append(_summary_table(content.summary))
     parts.append("</section>")
 
     parts.append('<section id="figures"><h2>Demand and supply</h2>')
     gap_note = (
-        f"A theme is a gap when requests ask for it and the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts "
-        "per such request "
-        "(overall, or with Korean experience for the requests that ask for it)."
+        f"A theme is a gap when the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts for each request "
+        "asking for it (overall, or with Korean experience for the requests that ask for it)."
     )
     figure = charts.demand_supply_chart(content.demand_supply)
     parts.append(_figure_html(figure, "demand", "Demand and supply by theme", caption=gap_note))
-    parts.append(
-        _html_table(
-            content.demand_supply, numeric=("requests", "korean_requests", "experts", "korean_experts", "ratio")
-        )
-    )
+    demand = content.demand_supply
+    demand = demand[(demand["requests"] > 0) | (demand["experts"] > 0)]
+    demand = demand.assign(theme=demand["theme"].str.replace("_", " "))
+    parts.append(_html_table(demand, layout="scroll"))
     parts.append("<h3>Requests</h3><div class=charts>")
     for by, table in content.request_counts.items():
         figure = charts.request_counts_chart(table)
@@ -570,55 +1087,60 @@ def _html(content: _Content) -> str:
         if content.bookings is not None:
             figure = charts.calendar_chart(content.bookings, assignment=content.assignment)
             parts.append(_figure_html(figure, "calendar", "Round calendar: who is booked when, by request"))
-        parts.append(_html_table(content.load, numeric=("engagements", "booked_days")))
+        load = content.load.rename(columns={"requests": "request_list"})
+        load["request_list"] = load["request_list"].str.replace(";", ", ")
+        parts.append(_html_table(load, layout="scroll"))
         parts.append("</section>")
 
     parts.append('<section id="requests"><h2>Requests</h2>')
     for i, page in enumerate(content.pages, start=1):
         parts.append(_request_html(page, i))
-    parts.append("</section></body></html>")
+    parts.append("</section>")
+    parts.append(_footer(content.provenance))
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _summary_table(summary: pd.DataFrame, status_class: list[str]) -> str:
-    columns = ["request_id", "title", "country", "city", "support", "days", "window", "status", "assigned", "reason"]
-    columns = [c for c in columns if c in summary.columns]
-    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
-    rows = []
-    for (_, row), klass in zip(summary.iterrows(), status_class, strict=True):
-        cells = []
-        for c in columns:
-            if c == "status":
-                cells.append(f'<td class="status {_e(klass)}">{_e(row[c])}</td>')
-            elif c == "days":
-                cells.append(f'<td class="num">{_e(row[c])}</td>')
-            else:
-                cells.append(f"<td>{_e(row[c])}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def _summary_table(summary: pd.DataFrame) -> str:
+    columns = [
+        "request_id",
+        "title",
+        "country",
+        "city",
+        "support_type",
+        "days",
+        "window",
+        "status",
+        "assigned",
+        "reason",
+    ]
+    frame = summary[[c for c in columns if c in summary.columns]]
+    status_class = ["status status-" + str(s).replace(" ", "-") for s in summary["status"]]
+    return _html_table(frame, cell_class={"status": status_class})
 
 
 def _request_html(page: _RequestPage, number: int) -> str:
     request, summary = page.request, page.summary
-    facts = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text in _facts(request, summary["window"]))
+    facts = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text, _ in _facts(request, summary["window"]))
+    rid = _id_html(summary["request_id"])
     out = [
-        f'<article id="request-{number}"><h3>{_e(summary["request_id"])}: {_e(request.get("title"))}</h3>',
+        f'<article id="request-{number}"><h3>{rid}: {_e(request.get("title"))}</h3>',
         f"<dl class=facts>{facts}</dl>",
         f"<p class=description>{_e(request.get('description'))}</p>",
-        f"<p>{_e(_plan_line(summary))}</p>",
+        f"<p class=plan>{_e(_plan_line(summary))}</p>",
         "<h4>Experts</h4>",
     ]
     if page.experts.empty:
         out.append("<p class=note>No eligible expert.</p>")
     else:
-        experts = page.experts.rename(columns={"free_days": "free days", "days_needed": "days needed"})
-        classes = ["assigned" if p == "assigned" else "" for p in page.experts["plan"]]
-        out.append(_html_table(experts, numeric=("rank", "score", "free days", "days needed"), row_class=classes))
+        experts = page.experts if str(summary["status"]) != "not planned" else page.experts.drop(columns="status")
+        classes = ["assigned" if str(p) == "assigned" else "" for p in page.experts["status"]]
+        out.append(_html_table(experts, row_class=classes))
     out.append("<h4>Korean cases</h4>")
     if page.cases.empty:
         out.append("<p class=note>No case shortlisted.</p>")
     else:
-        out.append(_html_table(page.cases, numeric=("rank", "score")))
+        out.append(_html_table(page.cases))
     out.append("</article>")
     return "\n".join(out)
 
@@ -637,7 +1159,12 @@ def write_report(
     assignment: pd.DataFrame | None = None,
     unstaffed: pd.DataFrame | None = None,
     bookings: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
     title: str = "GSCP round report",
+    inputs: Mapping[str, str | os.PathLike[str]] | None = None,
+    model: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    generated: dt.date | None = None,
 ) -> Path:
     """Write the round report as Excel (``.xlsx``) or one self-contained HTML page (``.html``, ``.htm``).
 
@@ -651,11 +1178,20 @@ def write_report(
         ``Shortlists.experts`` and ``Shortlists.cases`` (:meth:`gscp_match.Matcher.shortlist`).
     cases : DataFrame, optional
         The case catalog the case shortlists came from, for the cases' themes; default: the bundled catalog.
-    assignment, unstaffed, bookings : DataFrame, optional
-        The round plan's tables (``RoundPlan.assignment``, ``.unstaffed``, ``.bookings``); without them the report
-        shows the shortlists only.
+    assignment, unstaffed, bookings, candidates : DataFrame, optional
+        The round plan's tables (``RoundPlan.assignment``, ``.unstaffed``, ``.bookings``, ``.candidates``); without
+        them the report shows the shortlists only. With ``candidates`` every shortlisted expert's status says why
+        they were not chosen.
     title : str
         The report's title.
+    inputs : mapping of str to path, optional
+        The input files by kind (``{"requests": "round.csv", ...}``): the footer names them with their SHA-256.
+    model : str, optional
+        The embedding model's name, for the footer.
+    weights : mapping of str to float, optional
+        The score weights, for the footer.
+    generated : datetime.date, optional
+        The date in the footer; default today.
 
     Returns
     -------
@@ -673,6 +1209,8 @@ def write_report(
         assignment=assignment,
         unstaffed=unstaffed,
         bookings=bookings,
+        candidates=candidates,
+        provenance=_provenance(inputs, model, weights, generated),
     )
     path = Path(path)
     with atomic_path(path) as tmp:

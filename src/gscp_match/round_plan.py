@@ -28,18 +28,28 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from . import calendar
-from .assign import AssignmentProblem, AssignmentResult, UnstaffedReason, alternates, bookings, explain_unstaffed
+from .assign import (
+    AssignmentProblem,
+    AssignmentResult,
+    UnstaffedReason,
+    alternates,
+    bookings,
+    candidate_reasons,
+    explain_unstaffed,
+)
 from .errors import InputError
 from .scoring import FILTERS, ScoringInputs, Shortlist
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
     "BOOKING_COLUMNS",
+    "CANDIDATE_COLUMNS",
     "UNSTAFFED_COLUMNS",
     "RoundPlan",
     "SubRoster",
     "add_bookings",
     "build_problem",
+    "candidate_table",
     "plan_tables",
     "recent_counts",
     "screening_reason",
@@ -69,6 +79,8 @@ UNSTAFFED_COLUMNS: tuple[str, ...] = (
     "reason",
     "blocked_by",
 )
+#: Columns of :attr:`RoundPlan.candidates`.
+CANDIDATE_COLUMNS: tuple[str, ...] = ("request_id", "expert_id", "status", "reason_code", "status_reason", "blocked_by")
 #: Columns of :attr:`RoundPlan.bookings`.
 BOOKING_COLUMNS: tuple[str, ...] = ("expert_id", "request_id", "date")
 
@@ -97,6 +109,10 @@ class RoundPlan:
         Which roster rows the problem's experts are.
     filters : DataFrame
         Per request, how many experts each hard filter removed (as :attr:`Shortlists.filters`).
+    candidates : DataFrame
+        :data:`CANDIDATE_COLUMNS`, one row per candidate the solver was given (request order, best first):
+        ``status`` is ``assigned``, ``alternate`` or ``not chosen``, ``status_reason`` says why in words
+        (:func:`candidate_table`).
     """
 
     assignment: pd.DataFrame
@@ -106,6 +122,7 @@ class RoundPlan:
     problem: AssignmentProblem
     sub_roster: SubRoster
     filters: pd.DataFrame
+    candidates: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """One line: requests staffed, status, objective, bound and gap, solve time."""
@@ -120,6 +137,28 @@ class RoundPlan:
             f"{n - short} of {n} requests fully staffed, {assigned} assignments; {how}, "
             f"objective {self.result.objective:.4f}{bound}{gap}, {self.result.seconds:.2f} s"
         )
+
+    def outcome(self) -> str:
+        """The plan in plain words: how many requests are staffed and whether the plan is proven the best.
+
+        Examples: ``12 of 12 requests staffed; the plan is optimal``, ``9 of 12 requests staffed, 2 partly, 1
+        unstaffed; the solver stopped at its time limit, within 0.5% of the best plan``.
+        """
+        n = self.problem.n_requests
+        short = np.asarray(self.result.shortfall) > 0
+        empty = short & (np.asarray(self.result.shortfall) >= self.problem.experts_needed)
+        text = f"{n - int(short.sum())} of {n} requests staffed"
+        if short.any():
+            text += f", {int((short & ~empty).sum())} partly, {int(empty.sum())} unstaffed"
+        status = self.result.status
+        if status == "optimal":
+            return text + "; the plan is optimal"
+        if status == "time_limit":
+            gap = "" if np.isnan(self.result.gap) else f", within {self.result.gap:.1%} of the best plan"
+            return text + f"; the solver stopped at its time limit{gap}"
+        if status == "greedy":
+            return text + "; a quick (greedy) plan, not proven the best"
+        return text + "; the solver failed, so this is a quick (greedy) plan, not proven the best"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +343,69 @@ def plan_tables(
         columns=list(BOOKING_COLUMNS),
     )
     return chosen, chosen_score, n_assigned, reasons, booked
+
+
+def _money(amount: float) -> str:
+    return f"USD {amount:,.0f}"
+
+
+def candidate_table(
+    problem: AssignmentProblem,
+    result: AssignmentResult,
+    sub_roster: SubRoster,
+    *,
+    request_ids: NDArray[np.object_],
+    expert_ids: NDArray[np.object_],
+    n_alternates: int = 3,
+) -> pd.DataFrame:
+    """:data:`CANDIDATE_COLUMNS`: every candidate pair's status in the plan, and why it was not chosen, in words.
+
+    The codes are :func:`gscp_match.assign.candidate_reasons`'; ``blocked_by`` lists (``;``-joined) the requests
+    holding the expert or filling its calendar.
+    """
+    status, code, blocking = candidate_reasons(problem, result, n_alternates=n_alternates)
+    pr, pe = problem.pair_request, problem.pair_expert
+    order = np.lexsort((pe, -problem.pair_score, pr))
+    words = []
+    for p in range(problem.n_pairs):
+        held = ", ".join(str(request_ids[q]) for q in blocking[p])
+        why = code[p]
+        if status[p] == "assigned":
+            text = "in the team"
+        elif status[p] == "alternate":
+            text = "can step in if an assigned expert drops out"
+        elif why == "taken":
+            text = f"at the assignment limit: assigned to {held}" if held else "at the assignment limit"
+        elif why == "calendar":
+            text = (
+                f"not enough free days in the window once booked on {held}"
+                if held
+                else ("not enough free days in the request window")
+            )
+        elif why == "budget":
+            text = f"would take the team over its budget of {_money(float(problem.budget[pr[p]]))}"
+        elif why == "korean_requirement":
+            text = "lacks Korean experience, which this request requires"
+        elif why == "korean_share":
+            share = result.options.korean_share or 0.0
+            text = f"would bring the round's share of experts with Korean experience below {share:.0%}"
+        elif why == "stand_by":
+            text = "could also step in; ranked below the alternates"
+        else:
+            text = "the team is complete with candidates the plan ranks higher"
+        words.append(text)
+    frame = pd.DataFrame(
+        {
+            "request_id": request_ids[pr],
+            "expert_id": expert_ids[sub_roster.rows[pe]],
+            "status": status,
+            "reason_code": code,
+            "status_reason": np.asarray(words, dtype=object),
+            "blocked_by": [";".join(str(request_ids[q]) for q in b) for b in blocking],
+        },
+        columns=list(CANDIDATE_COLUMNS),
+    )
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def unstaffed_table(

@@ -2087,6 +2087,50 @@ _SHOWCASE_REQUESTS: tuple[dict[str, str], ...] = (
 )
 
 
+# Changes to three generated demo requests so the demo round is contended, as real rounds are: two Yerevan requests
+# in overlapping windows need the roster's one Armenian speaker (one is left unstaffed, its candidate taken), and
+# the Santiago request wants two experts on a budget that pays for one (partly staffed). Nothing else moves. The
+# changes name requests of the bundled round (seed 2027), so other seeds are left as generated.
+_CONTENTION: dict[str, dict[str, str]] = {
+    "DEMO-004": {
+        "experts_needed": "2",
+        "budget_usd": "15000",
+        "description+": " The client asks for two experts and can fund USD 15,000 in total.",
+    },
+    "DEMO-005": {
+        "languages": "hy",
+        "themes": "mobility;data_platform;finance_ppp",
+        "description+": " Meetings with the municipality are held in Armenian, so the team must speak it; the "
+        "client also wants advice on financing the centre through a public-private partnership.",
+    },
+    "DEMO-011": {
+        "languages": "hy",
+        "themes": "mobility;public_transport;finance_ppp",
+        "window_start": "2027-04-05",
+        "window_end": "2027-04-30",
+        "days": "14",
+        "description+": " Meetings with the municipality are held in Armenian, so the team must speak it.",
+    },
+}
+
+
+def _contend(requests: pd.DataFrame) -> pd.DataFrame:
+    """The demo requests with :data:`_CONTENTION` applied (``description+`` appends to the description)."""
+    out = requests.copy()
+    for request_id, changes in _CONTENTION.items():
+        row = out.index[out["request_id"] == request_id]
+        for column, value in changes.items():
+            if column == "description+":
+                out.loc[row, "description"] = out.loc[row, "description"] + value
+            else:
+                out.loc[row, column] = value
+    return out
+
+
+def _is_bundled_seed(seed: int | np.random.Generator) -> bool:
+    return isinstance(seed, int | np.integer) and int(seed) == 2027
+
+
 def _answerable(requests: pd.DataFrame, experts: pd.DataFrame) -> list[bool]:
     """Whether some expert shares a theme, speaks every language asked and is free on enough working days.
 
@@ -2127,7 +2171,10 @@ def demo_round(seed: int | np.random.Generator = 2027) -> dict[str, pd.DataFrame
     """A small demo round: 200 experts, their evidence and 12 requests of round ``DEMO``.
 
     The first three requests are the matches the program reported (Egypt's new urban communities, Ulaanbaatar's
-    intelligent transport systems, Rabat's urban mobility); the other nine are generated.
+    intelligent transport systems, Rabat's urban mobility); the other nine are generated, three of them changed so
+    that the round is contended (two Yerevan requests need the roster's one Armenian speaker in overlapping
+    windows, and the Santiago request's budget pays for one of the two experts it asks for): the plan leaves one
+    request unstaffed and one partly staffed, with reasons.
 
     Returns
     -------
@@ -2154,4 +2201,5 @@ def demo_round(seed: int | np.random.Generator = 2027) -> dict[str, pd.DataFrame
     )
     requests = pd.concat([showcase, generated], ignore_index=True)
     requests["request_id"] = pd.Series([f"DEMO-{i:03d}" for i in range(1, len(requests) + 1)], dtype=str)
-    return {**tables, "requests": requests.astype(str)}
+    requests = requests.astype(str)
+    return {**tables, "requests": _contend(requests) if _is_bundled_seed(seed) else requests}
