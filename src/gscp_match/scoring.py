@@ -88,6 +88,8 @@ __all__ = [
     "shortlist",
     "component_block",
     "pair_components",
+    "rescore_pairs",
+    "WEIGHT_TOTAL_MAX",
     "conflict_matrix",
 ]
 
