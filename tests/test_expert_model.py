@@ -208,3 +208,19 @@ def test_text_language_of_profiles_and_evidence_overrides_detection(demo):
 
     with pytest.raises(InputError, match="text_language"):
         Matcher("hashing", cache=None).fit(experts.assign(text_language="Klingon"))
+
+
+@pytest.mark.model
+def test_a_profile_in_another_language_gets_a_neutral_lexical_component(demo):
+    """An English request shares no words with a Korean profile; that is no evidence against the expert."""
+    from gscp_match.scoring import component_block
+    from gscp_match.standardize import SCALES
+
+    experts = demo.experts.assign(text_language="")
+    experts.loc[experts.index[0], ["bio", "text_language"]] = ["도시 교통 신호 제어와 버스 노선 개편을 이끌었다.", "ko"]
+    matcher = Matcher("hashing", cache=None).fit(experts)  # bios only: one document per expert
+    _, inputs = matcher.scoring_inputs(demo.requests.head(3))
+    lexical = component_block(inputs, 0, len(matcher.experts_))[0]["lexical"]
+    korean = int(np.flatnonzero(matcher.experts_["expert_id"] == experts["expert_id"].iloc[0])[0])
+    np.testing.assert_allclose(lexical[:, korean], SCALES["lexical"].center, atol=1e-6)
+    assert matcher._e5 is not None  # the Korean profile is scored with the multilingual model

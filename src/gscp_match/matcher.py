@@ -47,7 +47,7 @@ from .passages import explode_documents
 from .progress import progress_bar
 from .round_plan import RoundPlan
 from .scoring import FILTERS, ScoringInputs, Shortlist, Weights
-from .standardize import lexical_transform, semantic_transform, with_bias_column
+from .standardize import SCALES, lexical_transform, semantic_transform, with_bias_column
 from .texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 from .validate import as_table, check_references
 
@@ -417,8 +417,9 @@ class Matcher:
             self._e5 = load_embedder("e5-small")
         return self._e5
 
-    def _mixed_documents(self, target: str) -> NDArray[np.float32]:
-        """The documents of ``target`` as :func:`gscp_match.crosslingual.document_vectors` (encoded with e5 once)."""
+    def _mixed_documents(self, target: str) -> tuple[NDArray[np.float32], NDArray[np.float32], sp.csr_matrix | None]:
+        """The documents of ``target`` as :func:`gscp_match.crosslingual.document_vectors` (encoded with e5 once):
+        raw, as scored, and the TF-IDF rows as scored."""
         if target not in self._mixed:
             docs = self.expert_docs_ if target == "experts" else self.case_docs_
             minilm = self.expert_embeddings_ if target == "experts" else self.case_embeddings_
@@ -427,7 +428,12 @@ class Matcher:
                 e5 = pool_passages(e5, docs.document, len(docs.texts))
             english = self.document_languages_[target] == "en"
             raw = document_vectors(minilm, e5, english)
-            self._mixed[target] = (raw, with_bias_column(raw, 1.0) if self.normalize == "zscore" else raw)
+            scored = with_bias_column(raw, 1.0) if self.normalize == "zscore" else raw
+            lexical = self.expert_lexical_ if target == "experts" else self.case_lexical_
+            if lexical is not None and self.normalize == "zscore":
+                # Two more columns: the request's shift, and (other languages only) what lifts the pair to neutral.
+                lexical = with_bias_column(with_bias_column(lexical, 1.0), (~english).astype(np.float32))
+            self._mixed[target] = (raw, scored, lexical)
         return self._mixed[target]
 
     def _inputs(self, target: str, req: RequestArrays, side: _Requests) -> ScoringInputs:
@@ -440,8 +446,9 @@ class Matcher:
         aggregation = self.aggregation if target == "experts" else "max"
         q, lexical_q = side.vectors, side.lexical
         english = side.languages == "en"
-        if not english.all() or not (self.document_languages_[target] == "en").all():
-            raw_vectors, doc_vectors = self._mixed_documents(target)
+        mixed = not english.all() or not (self.document_languages_[target] == "en").all()
+        if mixed:
+            raw_vectors, doc_vectors, mixed_lexical = self._mixed_documents(target)
             e5_queries = self._e5_model().with_role("query")
             q = request_vectors(q, self._embed_texts(side.texts, e5_queries), english)
             if lexical_q is not None and not english.all():
@@ -453,6 +460,12 @@ class Matcher:
             if lexical_q is not None and raw_lexical is not None:
                 factor, shift = lexical_transform(lexical_q, raw_lexical, units.offsets, aggregation=aggregation)
                 lexical_q = with_bias_column(sp.diags(factor.astype(np.float32)) @ lexical_q, shift)
+                if mixed:
+                    # A document in another language shares no words with the request, which says nothing: its
+                    # lexical component is the neutral centre (raw = the request's mean over the roster).
+                    center = SCALES["lexical"].center
+                    lexical_q = with_bias_column(lexical_q, center - shift)
+                    doc_lexical = mixed_lexical
         if target == "cases":
             return ScoringInputs(
                 requests=_unconstrained(req),
