@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+# A child process imports the library the tests import: the parent's own path (an installed package, an editable
+# install or a PYTHONPATH checkout alike), never the bare src/ folder, which lacks the packaged models/ data.
+PARENT_PATH = os.pathsep.join(p for p in sys.path if p)
 HEAVY = ("pandas", "torch", "sentence_transformers", "matplotlib", "sklearn", "scipy", "transformers")
 
 
 def _fresh_python(code: str, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": PARENT_PATH}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -289,7 +291,7 @@ def test_sigterm_mid_write_exits_cleanly_and_leaves_no_temporary(tmp_path, comma
     driver.write_text(DRIVER, encoding="utf-8")
     out = tmp_path / "out"
     before = _old_outputs(out, SHORTLIST_FILES + PLAN_FILES)
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": PARENT_PATH}
     child = subprocess.Popen(
         [sys.executable, str(driver), slow_file, command, *_match_args(files), "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -352,7 +354,7 @@ def test_a_temporary_older_than_the_process_holding_its_pid_is_stale(tmp_path):
 # -- 5. library warnings never reach a successful run's stderr -------------------------------------------------------
 def _run_cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    env["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = PARENT_PATH
     return subprocess.run(
         [sys.executable, "-m", "gscp_match.cli", *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
     )
