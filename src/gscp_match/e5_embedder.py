@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gscp_match.embed import PROGRESS_THRESHOLD, _digest_file, _memo_path, _quiet_env, _write_memo, model_cache_root
+from gscp_match.embed import _digest_file, _memo_path, _write_memo, model_cache_root
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
+from gscp_match.onnx_embedder import open_session, run_one_by_one
 
 __all__ = ["E5Embedder", "E5Tokenizer", "ROLES", "PRECISIONS", "read_e5_file", "packaged_e5_file"]
 
@@ -408,22 +409,8 @@ class E5Embedder:
         runtime = self._runtime
         with runtime.lock:
             if runtime.session is None:
-                import onnxruntime as ort
-
                 path = self.model_file
-                if not path.is_file():
-                    _build(self.source, path, self.precision)
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = 1  # the lanes of encode are the parallelism
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                try:
-                    runtime.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                except Exception as exc:  # noqa: BLE001 - a damaged build is rebuilt once
-                    logger.warning("rebuilding the damaged ONNX model %s (%s)", path, exc)
-                    path.unlink(missing_ok=True)
-                    _build(self.source, path, self.precision)
-                    runtime.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                runtime.session = open_session(path, lambda: _build(self.source, path, self.precision))
             return runtime.session
 
     # -- the protocol --------------------------------------------------------------------------------------------
@@ -452,42 +439,12 @@ class E5Embedder:
         return self._encode(check_texts(texts), _PREFIXES["passage"])
 
     def _encode(self, items: list[str], prefix: str) -> NDArray[np.float32]:
-        out = np.zeros((len(items), self.dimension), dtype=np.float32)
         if not items:
-            return out
+            return np.zeros((0, self.dimension), dtype=np.float32)
         tokenizer = self.tokenizer()
         session = self._load_session()
-        encoded = [tokenizer.encode(prefix + text, self.max_tokens) for text in items]
-        order = np.argsort([-len(ids) for ids in encoded], kind="stable")  # longest first balances the lanes
-        lanes = max(1, min(self.threads or _cores(), len(items)))
-        from gscp_match.progress import progress_bar
-
-        show = self.show_progress if self.show_progress is not None else len(items) > PROGRESS_THRESHOLD
-        with progress_bar(len(items), "encoding texts", enabled=bool(show) and not _quiet_env()) as bar:
-
-            def run(lane: int) -> None:
-                for row in order[lane::lanes]:
-                    ids = np.asarray([encoded[row]], dtype=np.int64)
-                    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-                    out[row] = session.run(["embeddings"], feed)[0][0]
-                    bar.update(1)
-
-            if lanes == 1:
-                run(0)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(max_workers=lanes) as pool:
-                    list(pool.map(run, range(lanes)))  # ONNX Runtime releases the GIL while it runs
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
-
-
-def _cores() -> int:
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))
-    except AttributeError:  # not on Linux
-        return max(1, min(os.cpu_count() or 1, 8))
+        token_ids = [tokenizer.encode(prefix + text, self.max_tokens) for text in items]
+        return run_one_by_one(session, token_ids, self.dimension, lanes=self.threads, show=self.show_progress)
 
 
 def _read_header(path: Path) -> dict[str, int]:

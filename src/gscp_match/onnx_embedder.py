@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from gscp_match.embed import (
 )
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
 
-__all__ = ["OnnxEmbedder", "PRECISIONS"]
+__all__ = ["OnnxEmbedder", "PRECISIONS", "open_session", "run_one_by_one"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,24 +149,8 @@ class OnnxEmbedder:
     def _load_session(self) -> Any:
         with self._lock:
             if self._session is None:
-                _force_offline()
-                import onnxruntime as ort
-
                 path = self.model_file
-                if not path.is_file():
-                    _build(self.folder, path, self.precision)
-                options = ort.SessionOptions()
-                # One thread per run: the lanes of :meth:`encode` are the parallelism (one text per run).
-                options.intra_op_num_threads = 1
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                try:
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                except Exception as exc:  # noqa: BLE001 - a damaged build is rebuilt once
-                    logger.warning("rebuilding the damaged ONNX model %s (%s)", path, exc)
-                    path.unlink(missing_ok=True)
-                    _build(self.folder, path, self.precision)
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                self._session = open_session(path, lambda: _build(self.folder, path, self.precision))
             return self._session
 
     # -- the protocol --------------------------------------------------------------------------------------------
@@ -188,35 +172,75 @@ class OnnxEmbedder:
         results are identical to the bit. ``threads`` lanes run texts side by side.
         """
         items = check_texts(texts)
-        out = np.zeros((len(items), self.dimension), dtype=np.float32)
         if not items:
-            return out
+            return np.zeros((0, self.dimension), dtype=np.float32)
         tokenizer, _ = self._tokenizers()
         session = self._load_session()
-        encoded = tokenizer.encode_batch(items, add_special_tokens=True)
-        order = np.argsort([-len(e.ids) for e in encoded], kind="stable")  # longest first balances the lanes
-        lanes = max(1, min(self.threads or _cores(), len(items)))
-        from gscp_match.progress import progress_bar
+        token_ids = [e.ids for e in tokenizer.encode_batch(items, add_special_tokens=True)]
+        return run_one_by_one(session, token_ids, self.dimension, lanes=self.threads, show=self.show_progress)
 
-        show = self.show_progress if self.show_progress is not None else len(items) > PROGRESS_THRESHOLD
-        with progress_bar(len(items), "encoding texts", enabled=bool(show) and not _quiet_env()) as bar:
 
-            def run(lane: int) -> None:
-                for row in order[lane::lanes]:
-                    ids = np.asarray([encoded[row].ids], dtype=np.int64)
-                    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-                    out[row] = session.run(["embeddings"], feed)[0][0]
-                    bar.update(1)
+def open_session(path: Path, build: Callable[[], None]) -> Any:
+    """An ONNX Runtime session on the model file ``path``, one thread per run (the lanes of
+    :func:`run_one_by_one` are the parallelism); ``build()`` writes the file when it is missing, and once more
+    when the file is damaged."""
+    _force_offline()
+    import onnxruntime as ort
 
-            if lanes == 1:
-                run(0)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
+    if not path.is_file():
+        build()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - a damaged build is rebuilt once
+        logger.warning("rebuilding the damaged ONNX model %s (%s)", path, exc)
+        path.unlink(missing_ok=True)
+        build()
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-                with ThreadPoolExecutor(max_workers=lanes) as pool:
-                    list(pool.map(run, range(lanes)))  # ONNX Runtime releases the GIL while it runs
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+def run_one_by_one(
+    session: Any,
+    token_ids: Sequence[Sequence[int]],
+    dimension: int,
+    *,
+    lanes: int | None = None,
+    show: bool | None = None,
+) -> NDArray[np.float32]:
+    """``(n, dimension)`` L2-normalised embeddings, each text run on its own (no padding; int8 activations are
+    quantized over that text alone, so a vector never depends on its neighbours), longest first, over ``lanes``
+    threads (default: the cores available). ``show``: a progress bar (None: over
+    :data:`~gscp_match.embed.PROGRESS_THRESHOLD` texts unless quiet)."""
+    n = len(token_ids)
+    out = np.zeros((n, dimension), dtype=np.float32)
+    if n == 0:
+        return out
+    order = np.argsort([-len(ids) for ids in token_ids], kind="stable")  # longest first balances the lanes
+    lanes = max(1, min(lanes or _cores(), n))
+    from gscp_match.progress import progress_bar
+
+    show = show if show is not None else n > PROGRESS_THRESHOLD
+    with progress_bar(n, "encoding texts", enabled=bool(show) and not _quiet_env()) as bar:
+
+        def run(lane: int) -> None:
+            for row in order[lane::lanes]:
+                ids = np.asarray([token_ids[row]], dtype=np.int64)
+                feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+                out[row] = session.run(["embeddings"], feed)[0][0]
+                bar.update(1)
+
+        if lanes == 1:
+            run(0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=lanes) as pool:
+                list(pool.map(run, range(lanes)))  # ONNX Runtime releases the GIL while it runs
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.ascontiguousarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
