@@ -178,6 +178,8 @@ def test_a_french_request_finds_the_expert_its_english_twin_finds(demo):
     assert len(set(top[english["request_id"].iloc[0]][:5]) & set(top["FR-1"][:5])) >= 2
     fr_rows = result.experts[result.experts["request_id"] == "FR-1"]
     assert fr_rows["lexical"].nunique() == 1  # no shared words is no evidence: the same neutral value for all
+    texts = " ".join(" ".join(t.split()) for t in matcher.expert_units_.passages)
+    assert all(quote.rstrip("…")[:40] in texts for quote in fr_rows["best_text"])  # the profile's own words
     cases = result.cases.groupby("request_id")["case_id"].apply(list)
     assert "kr-seoul-bus-reform" in cases["FR-1"]
     never = Matcher(cache=None, multilingual="never").fit(demo.experts, evidence=demo.evidence)
@@ -224,3 +226,7 @@ def test_a_profile_in_another_language_gets_a_neutral_lexical_component(demo):
     korean = int(np.flatnonzero(matcher.experts_["expert_id"] == experts["expert_id"].iloc[0])[0])
     np.testing.assert_allclose(lexical[:, korean], SCALES["lexical"].center, atol=1e-6)
     assert matcher._e5 is not None  # the Korean profile is scored with the multilingual model
+    # The explanation quotes the profile in its own language.
+    rows = matcher.shortlist(demo.requests.head(1), k=len(matcher.experts_), k_cases=0).experts
+    quote = rows.loc[rows["expert_id"] == experts["expert_id"].iloc[0], "best_text"].iloc[0]
+    assert quote.startswith("도시 교통")
