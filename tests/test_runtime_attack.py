@@ -392,7 +392,8 @@ def test_two_outputs_to_one_file_is_an_input_error(tmp_path, capsys):
 
 
 def test_a_progress_bar_in_a_notebook_without_ipywidgets_does_not_warn(monkeypatch, capsys):
-    """tqdm.auto warns 'IProgress not found' in a Jupyter kernel without ipywidgets; the plain bar is used there."""
+    """tqdm.auto warns 'IProgress not found' in a Jupyter kernel without ipywidgets, and a text bar there lands in
+    the notebook's stderr: no bar is drawn in that setting, and nothing warns."""
     import types
     import warnings
 
@@ -402,6 +403,7 @@ def test_a_progress_bar_in_a_notebook_without_ipywidgets_does_not_warn(monkeypat
         config = {"IPKernelApp": {}}
 
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=ZMQInteractiveShell))
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", types.ModuleType("ipykernel.zmqshell"))
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` fails
     for name in ("tqdm.auto", "tqdm.autonotebook", "tqdm.notebook"):
@@ -412,4 +414,9 @@ def test_a_progress_bar_in_a_notebook_without_ipywidgets_does_not_warn(monkeypat
         with progress_bar(3, "scoring experts") as bar:
             bar.update(3)
     assert [str(w.message) for w in caught] == []
+    assert "scoring experts" not in capsys.readouterr().err
+    monkeypatch.delitem(sys.modules, "ipykernel")  # in a terminal the text bar is drawn
+    monkeypatch.delitem(sys.modules, "ipykernel.zmqshell")
+    with progress_bar(3, "scoring experts") as bar:
+        bar.update(3)
     assert "scoring experts" in capsys.readouterr().err

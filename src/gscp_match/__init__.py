@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "COMPONENTS": "scoring",
     "FILTERS": "scoring",
     "Weights": "scoring",
-    "similarity": "similarity",
+    "similarity": "_similarity",
     "ProfileStore": "store",
     "StoreError": "store",
     "read_table": "validate",
@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._similarity import similarity
     from .catalog import Demo, load_cases, load_demo
     from .distributed import distributed_shortlist
     from .errors import InputError, ModelNotFoundError
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .report import write_report
     from .round_plan import RoundPlan, add_bookings
     from .scoring import COMPONENTS, FILTERS, Weights
-    from .similarity import similarity
     from .store import ProfileStore, StoreError
     from .validate import read_table, validate_table
 

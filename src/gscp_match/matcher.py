@@ -700,13 +700,14 @@ class Matcher:
             mip_rel_gap=mip_rel_gap,
         )
         request_ids = inputs.requests.ids
+        n_alternates = min(n_alternates, len(expert_ids))  # no more alternates than experts, in every table
         chosen, chosen_score, n_assigned, reasons, booked = round_plan.plan_tables(
             problem,
             result,
             sub_roster,
             request_ids=request_ids,
             expert_ids=expert_ids,
-            n_alternates=min(n_alternates, len(expert_ids)),  # no more alternates than experts
+            n_alternates=n_alternates,
         )
         filters = _filter_table(table, candidates)
         picked = Shortlist(

@@ -53,12 +53,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from ._similarity import DEFAULT_PASSAGE_TOKENS
 from .cache import _try_lock, text_key
 from .embed import Embedder, load_embedder
 from .errors import InputError
 from .io import atomic_path
 from .schema import to_file_form
-from .similarity import DEFAULT_PASSAGE_TOKENS
 from .texts import expert_documents
 from .validate import as_table, check_references, validate_table
 
