@@ -230,3 +230,17 @@ def test_a_profile_in_another_language_gets_a_neutral_lexical_component(demo):
     rows = matcher.shortlist(demo.requests.head(1), k=len(matcher.experts_), k_cases=0).experts
     quote = rows.loc[rows["expert_id"] == experts["expert_id"].iloc[0], "best_text"].iloc[0]
     assert quote.startswith("도시 교통")
+
+
+def test_demo_forwards_the_model_options(tmp_path):
+    """`gscp-match demo --normalize none --aggregation max` runs the demo with them (they were accepted and dropped)."""
+    base = ["demo", "--embedder", "hashing", "--quiet", "--top", "3"]
+    assert main([*base, "--out", str(tmp_path / "default")]) == 0
+    assert main([*base, "--aggregation", "max", "--normalize", "none", "--out", str(tmp_path / "raw")]) == 0
+    default = pd.read_csv(tmp_path / "default" / "expert_shortlist.csv")
+    raw = pd.read_csv(tmp_path / "raw" / "expert_shortlist.csv")
+    assert not np.allclose(default["semantic"].to_numpy(), raw["semantic"].to_numpy())
+    demo = load_demo()
+    want = Matcher("hashing", cache=None, aggregation="max", normalize="none").fit(demo.experts, evidence=demo.evidence)
+    expected = want.shortlist(demo.requests, k=3, k_cases=0).experts
+    assert raw["expert_id"].tolist() == expected["expert_id"].tolist()

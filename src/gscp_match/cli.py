@@ -140,25 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     p.add_argument("--out", default="gscp_demo", help="output folder (default ./gscp_demo)")
-    p.add_argument(
-        "--embedder",
-        default=None,
-        help="minilm (default: all-MiniLM-L6-v2 on ONNX Runtime, int8), minilm-fp32, minilm-torch, hashing, or a "
-        "sentence-transformers model folder (see models/README.md)",
-    )
-    p.add_argument(
-        "--aggregation",
-        choices=["topk", "max", "mean"],
-        default=None,
-        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
-        "(max) or the mean",
-    )
-    p.add_argument(
-        "--normalize",
-        choices=["zscore", "none"],
-        default=None,
-        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
-    )
+    _add_model_args(p)
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_demo)
@@ -203,25 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--requests", required=True, help="the past rounds' requests (with their round)")
     p.add_argument("--experts", required=True, help="roster file")
     p.add_argument("--evidence", help="evidence file (optional)")
-    p.add_argument(
-        "--embedder",
-        default=None,
-        help="minilm (default: all-MiniLM-L6-v2 on ONNX Runtime, int8), minilm-fp32, minilm-torch, hashing, or a "
-        "sentence-transformers model folder (see models/README.md)",
-    )
-    p.add_argument(
-        "--aggregation",
-        choices=["topk", "max", "mean"],
-        default=None,
-        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
-        "(max) or the mean",
-    )
-    p.add_argument(
-        "--normalize",
-        choices=["zscore", "none"],
-        default=None,
-        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
-    )
+    _add_model_args(p)
     p.add_argument("--weights", help="reference weights JSON (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--candidates", type=int, default=20, help="top experts per request compared (default 20)")
@@ -265,11 +229,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_matching_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--requests", required=True, help="requests file")
-    p.add_argument("--experts", required=True, help="roster file")
-    p.add_argument("--evidence", help="evidence file (optional)")
-    p.add_argument("--cases", help="case catalog (default: the bundled Korean catalog)")
+#: The options that choose the model and the expert model, shared by every command that scores.
+_MODEL_OPTIONS = ("embedder", "aggregation", "normalize")
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--embedder",
         default=None,
@@ -289,6 +253,14 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
     )
+
+
+def _add_matching_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--requests", required=True, help="requests file")
+    p.add_argument("--experts", required=True, help="roster file")
+    p.add_argument("--evidence", help="evidence file (optional)")
+    p.add_argument("--cases", help="case catalog (default: the bundled Korean catalog)")
+    _add_model_args(p)
     p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -609,8 +581,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     demo_argv = ["report", "--out", str(Path(args.out) / "report.html"), "--top", str(args.top), "--top-cases", "3"]
     for kind in ("requests", "experts", "evidence"):
         demo_argv += [f"--{kind}", str(paths[kind])]
-    if args.embedder is not None:
-        demo_argv += ["--embedder", args.embedder]
+    for option in _MODEL_OPTIONS:
+        if getattr(args, option) is not None:
+            demo_argv += [f"--{option}", getattr(args, option)]
     ns = _parser().parse_args(demo_argv)
     ns.quiet = args.quiet
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
