@@ -18,7 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
-__all__ = ["STAGE_PREFIX", "TMP_MARK", "sweep_stale_temporaries"]
+__all__ = ["STAGE_PREFIX", "TMP_MARK", "fsync_folder", "sweep_stale_temporaries"]
 
 #: Between a temporary file's target name and the writer's pid: ``.<name>.gscp-<pid>-<random>.tmp<suffix>``.
 TMP_MARK = ".gscp-"
@@ -86,3 +86,15 @@ def _process_start(pid: int) -> float | None:
 
 
 _PROCESS_STARTED: float = _process_start(os.getpid()) or time.time()
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (POSIX; a folder that cannot be opened is left as it is)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
+from gscp_match._tempfiles import fsync_folder
 from gscp_match.errors import InputError
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ class EmbeddingCache:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
-        _fsync_dir(folder)
+        fsync_folder(folder)
         return final
 
     def put(self, name: str, keys: Sequence[bytes], vectors: NDArray[np.floating]) -> None:
@@ -329,17 +330,6 @@ def _open_regular(path: Path) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager

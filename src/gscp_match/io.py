@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._tempfiles import STAGE_PREFIX, TMP_MARK, sweep_stale_temporaries
+from ._tempfiles import STAGE_PREFIX, TMP_MARK, fsync_folder, sweep_stale_temporaries
 from .errors import InputError, Problem
 from .schema import cell_text, clean_text
 
@@ -648,7 +648,7 @@ class StagedOutputs:
             for target, staged in self._moves.items():
                 os.replace(staged, target)
         for parent in self._stages:
-            _fsync_folder(parent)
+            fsync_folder(parent)
 
     def discard(self) -> None:
         """Remove the staging folders and whatever is still in them."""
@@ -697,17 +697,6 @@ def _signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], *, sheet_name: str = "data") -> Path:
