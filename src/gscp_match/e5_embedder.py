@@ -20,7 +20,6 @@ before a document; an :class:`E5Embedder` has a ``role`` saying which prefix its
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import mmap
 import os
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gscp_match.embed import _digest_file, _memo_path, _write_memo, model_cache_root
+from gscp_match.embed import content_digests, model_cache_root
 from gscp_match.errors import InputError, ModelNotFoundError, check_texts
 from gscp_match.onnx_embedder import open_session, run_one_by_one
 
@@ -460,16 +459,7 @@ def _file_fingerprint(path: Path) -> str:
     """Short hash of the model file's bytes (remembered by path, size and modification time)."""
     import hashlib
 
-    memo_file = _memo_path()
-    try:
-        memo = json.loads(memo_file.read_text(encoding="utf-8"))
-        memo = memo if isinstance(memo, dict) else {}
-    except (OSError, ValueError):
-        memo = {}
-    before = len(memo)
-    content = _digest_file(path, memo)
-    if len(memo) != before or memo.get(str(path.resolve()), {}).get("digest") != content:
-        _write_memo(memo_file, memo)
+    (content,) = content_digests([path])
     return hashlib.blake2b(f"e5s1:{content}".encode(), digest_size=6).hexdigest()
 
 

@@ -202,18 +202,25 @@ def _model_fingerprint(folder: Path) -> str:
         digest.update(file.read_bytes() if file.is_file() else b"<missing>")
     patterns = ("*.safetensors", "*.bin", "*.onnx", "tokenizer.json", "vocab.txt")
     files = sorted({p for pattern in patterns for p in folder.rglob(pattern) if p.is_file()})
+    for file, content in zip(files, content_digests(files), strict=True):
+        digest.update(f"{file.relative_to(folder).as_posix()}:{content}".encode())
+    return digest.hexdigest()
+
+
+def content_digests(files: Sequence[Path]) -> list[str]:
+    """blake2b of each file's bytes, remembered in ``model-digests.json`` by path, size and modification time (an
+    unchanged file costs a ``stat``; the memo is rewritten only when a digest was computed)."""
     memo_file = _memo_path()
     try:
         memo = json.loads(memo_file.read_text(encoding="utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    before = len(json.dumps(memo, sort_keys=True))
-    for file in files:
-        digest.update(f"{file.relative_to(folder).as_posix()}:{_digest_file(file, memo)}".encode())
-    if len(json.dumps(memo, sort_keys=True)) != before:
+    before = json.dumps(memo, sort_keys=True)
+    digests = [_digest_file(file, memo) for file in files]
+    if json.dumps(memo, sort_keys=True) != before:
         _write_memo(memo_file, memo)
-    return digest.hexdigest()
+    return digests
 
 
 def _write_memo(path: Path, memo: dict[str, Any]) -> None:
