@@ -1,6 +1,7 @@
 """Round assignment at scale: HiGHS MILP against the greedy baseline, rounds of 50 / 500 / 5,000 requests.
 
-Synthetic roster (20,000 experts) and rounds from :mod:`gscp_match.synthetic` (windows, busy calendars, languages,
+Synthetic roster (20,000 experts) and rounds from :mod:`gscp_match.synthetic._generate` (windows, busy calendars,
+languages,
 exclusions and budgets as the generator makes them, so windows overlap the way a real round's do). Scores come
 from the matcher with the model-free hashing embedder: solve time depends on the problem's shape, not on which
 embedder ranked the candidates. Each request gets its top-M candidates (default 20).
@@ -26,11 +27,11 @@ os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 import numpy as np  # noqa: E402
 
 from gscp_match import Matcher, scoring  # noqa: E402
-from gscp_match.assign import solve  # noqa: E402
-from gscp_match.embed import HashingEmbedder  # noqa: E402
-from gscp_match.round_plan import build_problem  # noqa: E402
-from gscp_match.synthetic import generate_round  # noqa: E402
-from gscp_match.validate import validate_table  # noqa: E402
+from gscp_match.core._assign import solve  # noqa: E402
+from gscp_match.plan._round_plan import build_problem  # noqa: E402
+from gscp_match.synthetic._generate import generate_round  # noqa: E402
+from gscp_match.tables._validate import validate_table  # noqa: E402
+from gscp_match.text._embed import HashingEmbedder  # noqa: E402
 
 
 def run(n_experts: int, sizes: list[int], *, top_m: int, time_limit: float, seed: int) -> list[dict]:

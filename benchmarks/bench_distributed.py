@@ -3,9 +3,9 @@
 1. Scoring: ``--requests`` requests x each of ``--sizes`` experts (384-dim, top-10, the inputs of
    ``bench_scoring.py``: calendars, languages, budgets, all filters). Timed side by side:
 
-   * ``single``: :func:`gscp_match.scoring.shortlist` in this process (BLAS may use every core), and again with
+   * ``single``: :func:`gscp_match.core._scoring.shortlist` in this process (BLAS may use every core), and again with
      BLAS held to one thread (``threadpoolctl``): one worker's speed, the base of the scaling projection;
-   * ``threads``: :func:`gscp_match.distributed.distributed_shortlist` with Dask's thread pool in this process;
+   * ``threads``: :func:`gscp_match.scale._distributed.distributed_shortlist` with Dask's thread pool in this process;
    * ``cluster``: the same on a ``LocalCluster`` of ``--workers`` processes x 1 thread (Dask pins BLAS to one thread
      per worker), through a Client held across calls: the first call (workers allocate their memory) and a second
      one, whose steps are then timed by hand: shipping the shards to the workers (slice + pickle + send) and scoring +
@@ -16,7 +16,7 @@
    checked against ``single`` (same ids in the same order, scores within 1e-6).
 
 2. Encoding: ``--texts`` short synthetic profiles (the first sentence of a generated bio, no evidence) written into
-   a fresh :class:`gscp_match.store.ProfileStore`: in this process (torch uses every core), then on LocalClusters
+   a fresh :class:`gscp_match.scale._store.ProfileStore`: in this process (torch uses every core), then on LocalClusters
    of 1 and of ``--workers`` workers x 1 thread. Each cluster first encodes a small warm-up roster, so the model
    load (once per worker) is reported apart from throughput. Then the unchanged roster is updated again: nothing is
    encoded, which is what a store buys on every later round.
@@ -46,10 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scoring import SEED, make_inputs  # noqa: E402
 
 from gscp_match import scoring  # noqa: E402
-from gscp_match.distributed import _environ_kept, distributed_shortlist, shard_bounds, shard_inputs  # noqa: E402
-from gscp_match.scoring import Shortlist, Weights  # noqa: E402
-from gscp_match.store import ProfileStore  # noqa: E402
-from gscp_match.synthetic import generate_experts  # noqa: E402
+from gscp_match.core._scoring import Shortlist, Weights  # noqa: E402
+from gscp_match.scale._distributed import _environ_kept, distributed_shortlist, shard_bounds, shard_inputs  # noqa: E402
+from gscp_match.scale._store import ProfileStore  # noqa: E402
+from gscp_match.synthetic._generate import generate_experts  # noqa: E402
 
 K = 10
 
@@ -99,7 +99,7 @@ def _timed(function, client=None):  # noqa: ANN001, ANN202 - a benchmark helper
 def bench_scoring(n_experts: int, n_requests: int, *, workers: int, chunk_size: int, client) -> dict[str, object]:
     from threadpoolctl import threadpool_limits
 
-    from gscp_match.distributed import _score_shard, merge_shortlists
+    from gscp_match.scale._distributed import _score_shard, merge_shortlists
 
     t0 = time.perf_counter()
     inputs = make_inputs(n_experts, n_requests, seed=SEED)
@@ -168,7 +168,7 @@ def short_profiles(n: int, *, seed: int):
 
 
 def bench_encoding(n_texts: int, *, workers: int, embedder_spec: str | None) -> list[dict[str, object]]:
-    from gscp_match.embed import load_embedder
+    from gscp_match.text._embed import load_embedder
 
     experts = short_profiles(n_texts, seed=7)
     warm = short_profiles(max(workers * 4, 8), seed=8)

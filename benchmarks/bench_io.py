@@ -1,4 +1,4 @@
-"""Benchmark of the XLSX table writer: :func:`gscp_match.io.write_table` against ``DataFrame.to_excel``.
+"""Benchmark of the XLSX table writer: :func:`gscp_match.tables._io.write_table` against ``DataFrame.to_excel``.
 
 A shortlist-shaped table (``--rows`` rows of ids, names, scores, free days and a one-sentence reason, a few cells
 starting with ``=`` so the formula guard is exercised) is written once by each, side by side in one run:
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gscp_match.io import read_raw, write_table
+from gscp_match.tables._io import read_raw, write_table
 
 
 def shortlist_frame(n_rows: int, seed: int = 0) -> pd.DataFrame:

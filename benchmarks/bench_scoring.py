@@ -2,7 +2,8 @@
 
 At ``--requests`` requests x each of ``--sizes`` experts (384-dim embeddings, top-10), one run times side by side:
 
-1. ``library``: :func:`gscp_match.scoring.shortlist` with the default weights: semantic, themes, geography, language
+1. ``library``: :func:`gscp_match.core._scoring.shortlist` with the default weights: semantic, themes, geography,
+language
    share, Korean experience, availability from busy calendars (with holidays), cost, the four hard filters, top-k,
    in chunks of ``--chunk-size`` experts. No lexical component: it needs texts (a TF-IDF index), and random
    embeddings have none, so its default weight (0.15) simply drops out here; its cost is a sparse product per chunk
@@ -57,9 +58,16 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from gscp_match import scoring
-from gscp_match.arrays import COUNTRY_CODES, LANGUAGE_CODES, REGION_CODES, THEME_CODES, ExpertArrays, RequestArrays
-from gscp_match.scoring import ScoringInputs, Weights
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import ScoringInputs, Weights
+from gscp_match.tables._arrays import (
+    COUNTRY_CODES,
+    LANGUAGE_CODES,
+    REGION_CODES,
+    THEME_CODES,
+    ExpertArrays,
+    RequestArrays,
+)
 
 DIM = 384
 SEED = 20270104

@@ -5,7 +5,7 @@ cross-validation, the hard cases with the hard filters on, and weight learning o
 Usage::
 
     python benchmarks/eval_quality.py [--out results.md] [--cache DIR | --cache default] [--quick]
-                                      [--save-learned models/learned_weights.json]
+                                      [--save-learned src/gscp_match/models/learned_weights.json]
 
 Uses the real packaged all-MiniLM-L6-v2 (offline). Embeddings are cached (a temporary folder unless ``--cache``
 is given), so every configuration after the first encodes nothing. ``--quick`` (CI smoke test) uses the hashing
@@ -16,10 +16,11 @@ The judgments grade subject matter only (benchmarks/evalset/README.md), so the r
 filter removes anyone and every expert is ranked. The shipped default weights are then also run on the full
 requests, and the judged-relevant experts that the hard filters remove are counted.
 
-Learned weights (``gscp_match.learn``) come from the evaluation set itself, by cross-validation: the requests are
+Learned weights (``gscp_match.evaluate._learn``) come from the evaluation set itself, by cross-validation: the requests
+are
 split into ``FOLDS`` folds treated as past rounds, the judgments become a history (judged pairs selected, the grade
 as the rating), and each fold is ranked with weights learned on the other folds. The simulated history
-(``gscp_match.history.simulate_history``) checks the learner itself: it must recover a known hidden weighting.
+(``gscp_match.tables._history.simulate_history``) checks the learner itself: it must recover a known hidden weighting.
 """
 
 from __future__ import annotations
@@ -40,11 +41,8 @@ import pandas as pd
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
 from gscp_match import learn, scoring  # noqa: E402
-from gscp_match.cache import EmbeddingCache  # noqa: E402
-from gscp_match.catalog import load_cases  # noqa: E402
-from gscp_match.embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder  # noqa: E402
-from gscp_match.history import SimulatedHistory, simulate_history  # noqa: E402
-from gscp_match.learn import (  # noqa: E402
+from gscp_match.core._scoring import COMPONENTS, FILTERS, Weights  # noqa: E402
+from gscp_match.evaluate._learn import (  # noqa: E402
     WeightLearning,
     evaluate_rounds,
     learn_weights,
@@ -53,9 +51,12 @@ from gscp_match.learn import (  # noqa: E402
     subset_inputs,
     weight_agreement,
 )
-from gscp_match.matcher import Matcher  # noqa: E402
-from gscp_match.metrics import Evaluation, evaluate  # noqa: E402
-from gscp_match.scoring import COMPONENTS, FILTERS, Weights  # noqa: E402
+from gscp_match.evaluate._metrics import Evaluation, evaluate  # noqa: E402
+from gscp_match.match._matcher import Matcher  # noqa: E402
+from gscp_match.tables._catalog import load_cases  # noqa: E402
+from gscp_match.tables._history import SimulatedHistory, simulate_history  # noqa: E402
+from gscp_match.text._cache import EmbeddingCache  # noqa: E402
+from gscp_match.text._embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder  # noqa: E402
 
 EVALSET = Path(__file__).resolve().parent / "evalset"
 #: Request columns dropped for the open (unfiltered) runs: they only feed hard filters, availability and cost.
@@ -70,7 +71,7 @@ SHOWN_WIDE = (("ndcg@5", "nDCG@5"), ("hit@3", "hit@3"), ("mrr", "MRR"), ("map", 
 FOLDS = 6
 #: Candidates per request compared with the judged experts when learning.
 CANDIDATES = 20
-#: The hidden weighting of the simulated history (availability cannot be learned: see gscp_match.learn).
+#: The hidden weighting of the simulated history (availability cannot be learned: see gscp_match.evaluate._learn).
 HIDDEN = Weights(semantic=0.3, lexical=0.2, themes=0.15, geography=0.15, language=0.05, korean=0.1, cost=0.05)
 
 

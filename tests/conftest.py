@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gscp_match.embed import HashingEmbedder, SentenceTransformerEmbedder
+from gscp_match.text._embed import HashingEmbedder, SentenceTransformerEmbedder
 
 
 @pytest.fixture(scope="session")

@@ -712,7 +712,7 @@ def write_cvs(folder: Path, experts: tuple[CVFacts, ...] | list[CVFacts] = EXPER
 
 def hand_made_roster(experts: tuple[CVFacts, ...] | list[CVFacts] = EXPERTS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The roster and evidence a person would type from the same facts (``expert_id`` = slug)."""
-    from gscp_match.vocab import country_region
+    from gscp_match.tables._vocab import country_region
 
     rows, evidence = [], []
     for f in experts:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match.aggregate import AGGREGATION_METHODS, DEFAULT_TOPK_WEIGHTS, aggregate, owner_offsets
+from gscp_match.core._aggregate import AGGREGATION_METHODS, DEFAULT_TOPK_WEIGHTS, aggregate, owner_offsets
 from gscp_match.errors import InputError
 
 

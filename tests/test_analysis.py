@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match import analysis
-from gscp_match.analysis import (
+from gscp_match.report import _analysis as analysis
+from gscp_match.report._analysis import (
     CITY_GROUPS,
     NOT_GIVEN,
     booking_spans,
@@ -23,8 +23,8 @@ from gscp_match.analysis import (
     request_counts,
     request_summary,
 )
-from gscp_match.arrays import REGION_CODES, THEME_CODES
-from gscp_match.catalog import load_cases
+from gscp_match.tables._arrays import REGION_CODES, THEME_CODES
+from gscp_match.tables._catalog import load_cases
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

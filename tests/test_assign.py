@@ -1,4 +1,4 @@
-"""Tests for gscp_match.assign: the round assignment solver.
+"""Tests for gscp_match.core._assign: the round assignment solver.
 
 Plans are checked by an independent checker: calendars by an explicit bipartite matching of engagement days
 to free days (scipy.sparse.csgraph.maximum_bipartite_matching), never by the solver's own Hall rows.
@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from gscp_match.assign import (
+from gscp_match.core._assign import (
     METHODS,
     REASON_CODES,
     AssignmentProblem,
@@ -241,7 +241,7 @@ def test_calendar_rows_are_exact_for_plans_within_capacity(seed, k, capacity):
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 12), capacity=st.integers(1, 4))
 def test_calendar_rows_do_not_depend_on_the_block_size(seed, k, capacity):
     """Hall intervals are built in blocks of starts; one start per block gives the same rows in the same order."""
-    import gscp_match.assign as assign_module
+    import gscp_match.core._assign as assign_module
 
     rng = np.random.default_rng(seed)
     prefix = prefix_from_free((rng.random(HORIZON) < 0.7)[None, :])[0]
@@ -391,7 +391,7 @@ def test_time_limited_solve_returns_a_valid_plan():
 
 
 def test_time_limit_keeps_the_incumbent_and_falls_back_to_greedy_without_one(monkeypatch):
-    import gscp_match.assign as assign_module
+    import gscp_match.core._assign as assign_module
 
     problem = random_problem(6, 4, 4, max_pairs=12, loose=True)
     exact = solve(problem)

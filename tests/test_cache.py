@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gscp_match import cache as cache_module
-from gscp_match.cache import EmbeddingCache, encode_cached, text_key
-from gscp_match.embed import HashingEmbedder
 from gscp_match.errors import InputError
+from gscp_match.text import _cache as cache_module
+from gscp_match.text._cache import EmbeddingCache, encode_cached, text_key
+from gscp_match.text._embed import HashingEmbedder
 
 
 class CountingEmbedder:
@@ -203,7 +203,7 @@ def test_corrupt_shard_is_ignored_and_rebuilt(tmp_path, fake_embedder, kind, cap
     _corrupt(kind, shard, cache, fake_embedder.name, marker)
 
     counting = CountingEmbedder(fake_embedder)
-    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"), _deadline(20):
+    with caplog.at_level(logging.WARNING, logger="gscp_match.text._cache"), _deadline(20):
         out = encode_cached(counting, TEXTS, cache=cache)
     assert not marker.exists()
     assert "invalid embedding cache shard" in caplog.text
@@ -228,7 +228,7 @@ def test_bad_shard_is_discarded_on_every_later_run_too(tmp_path, fake_embedder, 
         encode_cached(fake_embedder, TEXTS, cache=cache)
         (shard,) = cache.shard_paths(fake_embedder.name)
         _corrupt(kind, shard, cache, fake_embedder.name, tmp_path / "marker")
-        with caplog.at_level(logging.WARNING, logger="gscp_match.cache"), _deadline(20):
+        with caplog.at_level(logging.WARNING, logger="gscp_match.text._cache"), _deadline(20):
             np.testing.assert_array_equal(encode_cached(fake_embedder, TEXTS, cache=cache), fake_embedder.encode(TEXTS))
         assert caplog.text.count("invalid embedding cache shard") >= 1
         caplog.clear()
@@ -240,7 +240,7 @@ def test_folder_named_like_a_shard_is_skipped(tmp_path, fake_embedder, caplog):
     odd = cache.folder(fake_embedder.name) / "shard-0-odd.npz"
     odd.mkdir()
     counting = CountingEmbedder(fake_embedder)
-    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"):
+    with caplog.at_level(logging.WARNING, logger="gscp_match.text._cache"):
         out = encode_cached(counting, TEXTS, cache=cache)
     assert "not a regular file" in caplog.text
     assert counting.calls == []  # the good shard still serves every text
@@ -265,7 +265,7 @@ def test_compaction_merges_shards_without_losing_entries(tmp_path, fake_embedder
 def test_unwritable_cache_still_returns_vectors(tmp_path, fake_embedder, caplog):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    with caplog.at_level(logging.WARNING, logger="gscp_match.cache"):
+    with caplog.at_level(logging.WARNING, logger="gscp_match.text._cache"):
         out = encode_cached(fake_embedder, TEXTS, cache=EmbeddingCache(blocker))
     np.testing.assert_array_equal(out, fake_embedder.encode(TEXTS))
     assert "could not write the embedding cache" in caplog.text

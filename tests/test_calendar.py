@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gscp_match.calendar import (
+from gscp_match.core._calendar import (
     busy_owner_offsets,
     days_to_intervals,
     free_days_between,

@@ -13,8 +13,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from gscp_match import charts
-from gscp_match.analysis import booking_spans, case_references, demand_supply, expert_load, request_counts
+from gscp_match.report import _charts as charts
+from gscp_match.report._analysis import booking_spans, case_references, demand_supply, expert_load, request_counts
 
 
 def _bars(ax: matplotlib.axes.Axes) -> list[Rectangle]:

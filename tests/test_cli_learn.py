@@ -8,8 +8,8 @@ import pytest
 
 import gscp_match as gm
 from gscp_match.cli import main
-from gscp_match.history import simulate_history
-from gscp_match.scoring import COMPONENTS, Weights
+from gscp_match.core._scoring import COMPONENTS, Weights
+from gscp_match.tables._history import simulate_history
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
-from gscp_match.catalog import demo_paths
 from gscp_match.cli import main
+from gscp_match.tables._catalog import demo_paths
 
 
 def _args() -> list[str]:

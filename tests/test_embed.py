@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from gscp_match._similarity import DEFAULT_LEXICAL_WEIGHT, dense_similarity, similarity
-from gscp_match.embed import HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from gscp_match.errors import InputError, ModelNotFoundError
-from gscp_match.onnx_embedder import OnnxEmbedder
+from gscp_match.text._embed import HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from gscp_match.text._onnx import OnnxEmbedder
+from gscp_match.text._similarity import DEFAULT_LEXICAL_WEIGHT, dense_similarity, similarity
 
 SAMPLE = [
     "Seoul bus route reorganization and median bus lanes",

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gscp_match import Matcher, load_demo, write_table
-from gscp_match.aggregate import aggregate
 from gscp_match.cli import main
-from gscp_match.standardize import SCALES, sample_rows
-from gscp_match.texts import expert_documents, pool_passages
+from gscp_match.core._aggregate import aggregate
+from gscp_match.core._standardize import SCALES, sample_rows
+from gscp_match.text._texts import expert_documents, pool_passages
 
 
 def _loop_pool(vectors, document, n):
@@ -62,7 +62,7 @@ def test_standardized_semantic_is_the_standard_score_over_the_roster(demo):
     requests = demo.requests.head(4)
     _, raw_inputs = raw.scoring_inputs(requests)
     _, std_inputs = std.scoring_inputs(requests)
-    from gscp_match.scoring import component_block
+    from gscp_match.core._scoring import component_block
 
     n = len(raw.experts_)
     plain = component_block(raw_inputs, 0, n)[0]["semantic"].astype(np.float64)
@@ -96,7 +96,7 @@ def test_aggregations_agree_with_the_aggregate_function(demo):
     _, inputs = matcher.scoring_inputs(demo.requests.head(3))
     doc_scores = inputs.request_embeddings @ inputs.doc_embeddings.T
     expected = aggregate(doc_scores, inputs.doc_offsets, method="topk")[0]
-    from gscp_match.scoring import component_block
+    from gscp_match.core._scoring import component_block
 
     got = component_block(inputs, 0, len(matcher.experts_))[0]["semantic"]
     np.testing.assert_allclose(got, expected, atol=1e-6)
@@ -149,7 +149,7 @@ def test_an_english_round_never_loads_the_multilingual_model(demo):
 
 
 def test_the_mixed_vectors_score_each_pair_with_its_model():
-    from gscp_match.crosslingual import Calibration, document_vectors, request_vectors
+    from gscp_match.text._crosslingual import Calibration, document_vectors, request_vectors
 
     rng = np.random.default_rng(3)
     m_docs, e_docs = rng.normal(size=(6, 4)), rng.normal(size=(6, 5))
@@ -215,8 +215,8 @@ def test_text_language_of_profiles_and_evidence_overrides_detection(demo):
 @pytest.mark.model
 def test_a_profile_in_another_language_gets_a_neutral_lexical_component(demo):
     """An English request shares no words with a Korean profile; that is no evidence against the expert."""
-    from gscp_match.scoring import component_block
-    from gscp_match.standardize import SCALES
+    from gscp_match.core._scoring import component_block
+    from gscp_match.core._standardize import SCALES
 
     experts = demo.experts.assign(text_language="")
     experts.loc[experts.index[0], ["bio", "text_language"]] = ["도시 교통 신호 제어와 버스 노선 개편을 이끌었다.", "ko"]

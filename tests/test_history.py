@@ -9,9 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gscp_match import scoring
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import COMPONENTS, Weights
 from gscp_match.errors import InputError
-from gscp_match.history import (
+from gscp_match.evaluate._metrics import read_judgments
+from gscp_match.match._matcher import Matcher
+from gscp_match.tables._history import (
     HISTORY_COLUMNS,
     check_history,
     history_judgments,
@@ -19,10 +22,7 @@ from gscp_match.history import (
     select_top,
     simulate_history,
 )
-from gscp_match.matcher import Matcher
-from gscp_match.metrics import read_judgments
-from gscp_match.scoring import COMPONENTS, Weights
-from gscp_match.validate import read_table, validate_table
+from gscp_match.tables._validate import read_table, validate_table
 
 GOOD = """round,request_id,expert_id,selected,rating
 R1,Q1,E1,1,5

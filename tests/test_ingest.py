@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import gscp_match as gm
 from gscp_match.cli import main
 from gscp_match.ingestion import REVIEW_COLUMNS, IngestResult, ingest, redact
-from gscp_match.store import ProfileStore
-from gscp_match.validate import check_references, read_table, validate_table
+from gscp_match.scale._store import ProfileStore
+from gscp_match.tables._validate import check_references, read_table, validate_table
 
 FACTS = {f.slug: f for f in fx.EXPERTS}
 

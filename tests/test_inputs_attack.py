@@ -19,8 +19,8 @@ import pytest
 from gscp_match import Matcher
 from gscp_match.cli import main
 from gscp_match.errors import InputError
-from gscp_match.io import read_raw, write_table
-from gscp_match.validate import check_references, read_table, validate_table
+from gscp_match.tables._io import read_raw, write_table
+from gscp_match.tables._validate import check_references, read_table, validate_table
 
 EXPERTS_HEADER = "expert_id,name,bio,languages,day_rate_usd,busy,max_assignments"
 
@@ -98,7 +98,7 @@ def test_semicolon_csv_rejects_a_number_that_reads_both_ways(tmp_path: Path, val
 
 
 def test_number_text_reference_table() -> None:
-    from gscp_match.schema import number_text
+    from gscp_match.tables._schema import number_text
 
     cases = {
         (".", "650"): "650",

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gscp_match.io import atomic_path, write_table
-from gscp_match.validate import read_table, validate_table
+from gscp_match.tables._io import atomic_path, write_table
+from gscp_match.tables._validate import read_table, validate_table
 
 FORMATS = ("csv", "xlsx", "parquet", "json")
 
@@ -451,7 +451,7 @@ _formula_text = st.tuples(
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(st.one_of(_formula_text, st.integers(-5, 5), st.none(), st.floats(-2, 2)), max_size=12))
 def test_neutralize_matches_plain_loop_and_is_undone(values: list[object]) -> None:
-    from gscp_match.io import neutralize_formula, neutralize_formulas, restore_formula
+    from gscp_match.tables._io import neutralize_formula, neutralize_formulas, restore_formula
 
     out = neutralize_formulas(pd.Series(values, dtype=object)).tolist()
     expected = [_neutralize_reference(v) if isinstance(v, str) else v for v in values]
@@ -517,7 +517,7 @@ def test_written_files_have_the_mode_the_umask_gives(tmp_path: Path) -> None:
     """Outputs are shared like any file the user creates: not the private 0600 of a temporary file."""
     import os
 
-    from gscp_match.io import atomic_path
+    from gscp_match.tables._io import atomic_path
 
     mask = os.umask(0o022)
     os.umask(mask)

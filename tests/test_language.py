@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gscp_match.errors import InputError
-from gscp_match.language import LANGUAGES, detect_languages
+from gscp_match.text._language import LANGUAGES, detect_languages
 
 # Written for this test (not the benchmark's samples): a title, a one-line bio and a short request per language.
 EXAMPLES = {
@@ -93,7 +93,7 @@ def test_recorded_accuracy_on_the_benchmark_samples():
 
 def test_the_detector_is_imported_only_when_needed():
     code = (
-        "import sys, gscp_match.language as l\n"
+        "import sys, gscp_match.text._language as l\n"
         "assert 'py3langid' not in sys.modules\n"
         "l.detect_languages(['', '42'])\n"
         "assert 'py3langid' not in sys.modules\n"

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gscp_match import scoring
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import COMPONENTS, FILTERS, Weights
 from gscp_match.errors import InputError
-from gscp_match.history import history_judgments, simulate_history
-from gscp_match.learn import (
+from gscp_match.evaluate._learn import (
     CandidatePairs,
     candidate_pairs,
     comparison_pairs,
@@ -28,9 +28,9 @@ from gscp_match.learn import (
     subset_inputs,
     weight_agreement,
 )
-from gscp_match.matcher import Matcher
-from gscp_match.metrics import evaluate
-from gscp_match.scoring import COMPONENTS, FILTERS, Weights
+from gscp_match.evaluate._metrics import evaluate
+from gscp_match.match._matcher import Matcher
+from gscp_match.tables._history import history_judgments, simulate_history
 
 # ---------------------------------------------------------------------------------------------------------------
 # comparison_pairs against a loop.
@@ -139,7 +139,7 @@ def test_candidate_pairs_are_top_m_plus_labelled_and_report_masked(small, caplog
             "label": [1.0, 1.0, 0.0],
         }
     )
-    with caplog.at_level(logging.WARNING, logger="gscp_match.learn"):
+    with caplog.at_level(logging.WARNING, logger="gscp_match.evaluate._learn"):
         dropped = candidate_pairs(inputs, labels, weights=matcher.weights, candidates=3)
     assert "removed by the hard filters" in caplog.text
     assert dropped.masked[["request_id", "expert_id"]].values.tolist() == [[first, blocked]]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gscp_match.errors import InputError
-from gscp_match.lexical import LexicalIndex, similarity_block, tokenize
+from gscp_match.text._lexical import LexicalIndex, similarity_block, tokenize
 
 DOCS = [
     "Seoul TOPIS collects real-time traffic data from buses and taxis for the traffic information centre.",

@@ -8,8 +8,8 @@ import pytest
 
 import gscp_match as gm
 from gscp_match.cli import main
-from gscp_match.embed import HashingEmbedder
-from gscp_match.scoring import COMPONENTS
+from gscp_match.core._scoring import COMPONENTS
+from gscp_match.text._embed import HashingEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_unknown_aggregation_lists_valid_ones():
 
 
 def test_cli_shortlist_writes_files_and_reports_bad_input(tmp_path, capsys):
-    paths = gm.catalog.demo_paths()
+    paths = gm.tables._catalog.demo_paths()
     out = tmp_path / "out"
     code = main(
         [
@@ -152,7 +152,7 @@ def test_demo_with_the_real_model_finds_the_reported_matches(tmp_path, real_embe
 def _requests_file(tmp_path) -> str:
     """Two requests as a real CSV file (the first two of the demo round)."""
     path = tmp_path / "requests.csv"
-    raw = pd.read_csv(gm.catalog.demo_paths()["requests"], dtype=str, keep_default_na=False).head(2)
+    raw = pd.read_csv(gm.tables._catalog.demo_paths()["requests"], dtype=str, keep_default_na=False).head(2)
     raw.to_csv(path, index=False)
     return str(path)
 
@@ -313,7 +313,7 @@ def test_report_and_demo_score_the_roster_once(tmp_path, monkeypatch):
         return real_score(self, inputs, k)
 
     monkeypatch.setattr(gm.Matcher, "_score", counting)
-    paths = gm.catalog.demo_paths()
+    paths = gm.tables._catalog.demo_paths()
     common = ["--embedder", "hashing", "--cache", "none", "--quiet"]
     files = ["--requests", str(paths["requests"]), "--experts", str(paths["experts"])]
     assert main(["report", *files, *common, "--top", "5", "--top-m", "12", "--out", str(tmp_path / "r.html")]) == 0

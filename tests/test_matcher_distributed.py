@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import gscp_match as gm
-from gscp_match.catalog import demo_paths
 from gscp_match.cli import main
-from gscp_match.embed import HashingEmbedder
+from gscp_match.tables._catalog import demo_paths
+from gscp_match.text._embed import HashingEmbedder
 
 pytest.importorskip("dask")
 

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.metrics import ndcg_score
 
 from gscp_match.errors import InputError
-from gscp_match.metrics import (
+from gscp_match.evaluate._metrics import (
     GAINS,
     average_precision,
     dcg_at_k,
@@ -439,7 +439,7 @@ def test_evaluate_pairwise_bad_tables_raise():
 
 
 def test_read_rankings_and_judgments_from_files(tmp_path):
-    from gscp_match.metrics import read_judgments, read_rankings
+    from gscp_match.evaluate._metrics import read_judgments, read_rankings
 
     runs = tmp_path / "expert_shortlist.csv"
     runs.write_text("request_id,rank,expert_id,name\nr1,2,a,A\nr1,10,x,X\nr1,1,b,B\nr2,1,a,A\n", encoding="utf-8")
@@ -467,7 +467,7 @@ def test_read_rankings_and_judgments_from_files(tmp_path):
 
 
 def test_bad_ranking_and_judgment_files_name_row_and_column(tmp_path):
-    from gscp_match.metrics import read_judgments, read_rankings
+    from gscp_match.evaluate._metrics import read_judgments, read_rankings
 
     runs = tmp_path / "runs.csv"
     runs.write_text("request_id,expert_id,rank\nr1,a,1\nr1,b,first\nr1,a,3\n,c,0\n", encoding="utf-8")

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from gscp_match.embed import SentenceTransformerEmbedder, _model_fingerprint
 from gscp_match.errors import InputError, ModelNotFoundError
-from gscp_match.onnx_embedder import OnnxEmbedder
+from gscp_match.text._embed import SentenceTransformerEmbedder, _model_fingerprint
+from gscp_match.text._onnx import OnnxEmbedder
 
 TEXTS = [
     "Adaptive traffic signal control (ATSC) on arterial corridors in Ulaanbaatar.",
@@ -81,7 +81,7 @@ def test_names_and_lazy_loading(onnx_int8):
 def test_nothing_heavy_is_imported_until_needed():
     code = (
         "import sys\n"
-        "from gscp_match.embed import load_embedder\n"
+        "from gscp_match.text._embed import load_embedder\n"
         "e = load_embedder(None); e.name; e.dimension; e.max_tokens\n"
         "heavy = {'torch', 'onnxruntime', 'tokenizers', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
         "print(sorted(heavy))\n"

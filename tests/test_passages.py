@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gscp_match.errors import InputError
-from gscp_match.passages import explode_documents, split_passages, split_sentences
+from gscp_match.text._passages import explode_documents, split_passages, split_sentences
 
 
 def word_counter(special: int):

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match import InputError, analysis, validate_table
-from gscp_match.report import REPORT_FORMATS, report_format, sheet_names, write_report
+from gscp_match import InputError, validate_table
+from gscp_match.report import _analysis as analysis
+from gscp_match.report._report import REPORT_FORMATS, report_format, sheet_names, write_report
 
 SCRIPT = "<script>document.body.setAttribute('data-pwned', '1')</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -480,7 +481,7 @@ def demo_round() -> dict[str, object]:
         "title": "GSCP demo round (synthetic data)",
         "model": matcher.embedder_.name,
         "weights": matcher.weights.as_dict(),
-        "inputs": {kind: gm.catalog.demo_paths()[kind] for kind in ("requests", "experts", "evidence")},
+        "inputs": {kind: gm.tables._catalog.demo_paths()[kind] for kind in ("requests", "experts", "evidence")},
         "generated": dt.date(2027, 1, 4),
     }
 

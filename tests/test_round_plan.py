@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 import gscp_match as gm
-from gscp_match.assign import REASON_CODES
-from gscp_match.catalog import demo_paths
 from gscp_match.cli import main
-from gscp_match.embed import HashingEmbedder
-from gscp_match.round_plan import ASSIGNMENT_COLUMNS, BOOKING_COLUMNS, UNSTAFFED_COLUMNS, add_bookings
-from gscp_match.synthetic import generate_round
-from gscp_match.validate import read_table, validate_table
+from gscp_match.core._assign import REASON_CODES
+from gscp_match.plan._round_plan import ASSIGNMENT_COLUMNS, BOOKING_COLUMNS, UNSTAFFED_COLUMNS, add_bookings
+from gscp_match.synthetic._generate import generate_round
+from gscp_match.tables._catalog import demo_paths
+from gscp_match.tables._validate import read_table, validate_table
+from gscp_match.text._embed import HashingEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -393,7 +393,7 @@ def test_add_bookings_takes_iso_holidays_and_refuses_double_bookings(demo):
 
 def test_recent_rounds_follow_the_numbers_in_round_names(tmp_path):
     from gscp_match.cli import _recent
-    from gscp_match.history import read_history
+    from gscp_match.tables._history import read_history
 
     history = pd.DataFrame(
         {"round": ["R8", "R9", "R10", "R11"], "request_id": ["a", "b", "c", "d"], "expert_id": ["E0", "E1", "E2", "E3"],
@@ -419,7 +419,7 @@ def test_cli_refuses_bad_demo_top_and_roster_out_before_any_work(tmp_path, capsy
 def check_candidates(plan: gm.RoundPlan, experts: pd.DataFrame, requests: pd.DataFrame) -> pd.Series:
     """Assert every candidate's status and reason from the tables alone; return the reason counts."""
     cands = plan.candidates
-    assert list(cands.columns) == list(gm.round_plan.CANDIDATE_COLUMNS)
+    assert list(cands.columns) == list(gm.plan._round_plan.CANDIDATE_COLUMNS)
     assert not cands.duplicated(["request_id", "expert_id"]).any()
     roles = {
         (r, e): role for r, e, role in plan.assignment[["request_id", "expert_id", "role"]].itertuples(index=False)

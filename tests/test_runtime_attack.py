@@ -63,7 +63,7 @@ def test_the_package_still_exports_its_names_lazily():
         "import gscp_match as gm\n"
         "missing = [n for n in gm.__all__ if getattr(gm, n, None) is None]\n"
         "assert not missing, missing\n"
-        "assert gm.catalog.demo_paths() and 'Matcher' in dir(gm)"
+        "assert gm.tables._catalog.demo_paths() and 'Matcher' in dir(gm)"
     )
     assert "pandas" in _loaded_after(body)  # names resolve (and pull in what they need) on first use
 
@@ -71,7 +71,7 @@ def test_the_package_still_exports_its_names_lazily():
 # -- helpers for command runs on real files -------------------------------------------------------------------------
 def _demo_files(tmp_path: Path) -> dict[str, Path]:
     """The bundled demo round copied into tmp_path (requests, experts, evidence)."""
-    from gscp_match.catalog import demo_paths
+    from gscp_match.tables._catalog import demo_paths
 
     copies = {}
     for kind, source in demo_paths().items():
@@ -106,15 +106,15 @@ def _old_outputs(folder: Path, names: list[str]) -> dict[str, bytes]:
 @pytest.fixture
 def no_model(monkeypatch):
     """Fail the test if any embedder is built or any text encoded."""
-    import gscp_match.matcher  # noqa: F401 - imported before patching, so it binds the real functions first
+    import gscp_match.match._matcher  # noqa: F401 - imported before patching, so it binds the real functions first
 
     def refuse(*args, **kwargs):
         raise AssertionError("an embedder was built before every input was validated")
 
-    monkeypatch.setattr("gscp_match.embed.load_embedder", refuse)
-    monkeypatch.setattr("gscp_match.matcher.load_embedder", refuse)
-    monkeypatch.setattr("gscp_match.cache.encode_cached", refuse)
-    monkeypatch.setattr("gscp_match.matcher.encode_cached", refuse)
+    monkeypatch.setattr("gscp_match.text._embed.load_embedder", refuse)
+    monkeypatch.setattr("gscp_match.match._matcher.load_embedder", refuse)
+    monkeypatch.setattr("gscp_match.text._cache.encode_cached", refuse)
+    monkeypatch.setattr("gscp_match.match._matcher.encode_cached", refuse)
 
 
 def _edit_csv(path: Path, edit) -> None:  # noqa: ANN001
@@ -187,7 +187,7 @@ PLAN_FILES = ["assignment.csv", "unstaffed.csv", "bookings.csv"]
 
 def _fail_on_write(monkeypatch, number: int, error: BaseException) -> list[Path]:
     """Make the ``number``-th table write (1-based) raise ``error``; returns the paths written before it."""
-    import gscp_match.io as gio
+    import gscp_match.tables._io as gio
 
     real = gio.write_table
     seen: list[Path] = []
@@ -232,13 +232,13 @@ def test_assign_failing_at_the_roster_leaves_no_new_plan(tmp_path, monkeypatch):
 
 
 def test_demo_failing_at_the_report_leaves_nothing(tmp_path, monkeypatch):
-    import gscp_match.report
+    import gscp_match.report._report
     from gscp_match.cli import main
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(gscp_match.report, "write_report", broken)
+    monkeypatch.setattr(gscp_match.report._report, "write_report", broken)
     out = tmp_path / "demo"
     assert main(["demo", "--embedder", "hashing", "--quiet", "--out", str(out)]) == 1
     assert _listing(out) == {}
@@ -261,7 +261,7 @@ DRIVER = """
 import contextlib, signal, sys
 from pathlib import Path
 
-import gscp_match.io as gio
+import gscp_match.tables._io as gio
 from gscp_match.cli import main
 
 real_atomic_path = gio.atomic_path
@@ -340,7 +340,7 @@ def test_a_command_sweeps_stale_temporaries_of_dead_runs(tmp_path):
 
 
 def test_a_temporary_older_than_the_process_holding_its_pid_is_stale(tmp_path):
-    from gscp_match.io import sweep_stale_temporaries
+    from gscp_match.tables._io import sweep_stale_temporaries
 
     alive = os.getppid()
     old = tmp_path / f".a.csv.gscp-{alive}-old00001.tmp.csv"
@@ -397,7 +397,7 @@ def test_a_progress_bar_in_a_notebook_without_ipywidgets_does_not_warn(monkeypat
     import types
     import warnings
 
-    from gscp_match.progress import progress_bar
+    from gscp_match._progress import progress_bar
 
     class ZMQInteractiveShell:  # what get_ipython() returns in a Jupyter kernel
         config = {"IPKernelApp": {}}

@@ -12,12 +12,13 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gscp_match import calendar, scoring
-from gscp_match.arrays import ExpertArrays, RequestArrays, conflict_token
+from gscp_match.core import _calendar as calendar
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
 from gscp_match.errors import InputError
-from gscp_match.scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
-from gscp_match.validate import validate_table
-from gscp_match.vocab import country_name, country_region
+from gscp_match.tables._arrays import ExpertArrays, RequestArrays, conflict_token
+from gscp_match.tables._validate import validate_table
+from gscp_match.tables._vocab import country_name, country_region
 
 THEMES = ["mobility", "water", "public_transport", "data_platform"]
 LANGS = ["en", "ko", "fr", "mn"]
@@ -368,8 +369,8 @@ def test_weights_that_overflow_float32_are_input_errors_naming_the_component():
     ],
 )
 def test_cli_rejects_a_weights_file_that_overflows_float32(tmp_path, capsys, text, message):
-    from gscp_match.catalog import demo_paths
     from gscp_match.cli import main
+    from gscp_match.tables._catalog import demo_paths
 
     weights = tmp_path / "huge_weights.json"
     weights.write_text(text, encoding="utf-8")

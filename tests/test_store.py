@@ -15,9 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gscp_match import Matcher, load_demo
-from gscp_match.cache import encode_cached
-from gscp_match.embed import HashingEmbedder
-from gscp_match.store import (
+from gscp_match.scale._store import (
     MANIFEST,
     ProfileStore,
     StoreError,
@@ -25,7 +23,9 @@ from gscp_match.store import (
     content_hashes,
     record_hashes,
 )
-from gscp_match.texts import expert_documents
+from gscp_match.text._cache import encode_cached
+from gscp_match.text._embed import HashingEmbedder
+from gscp_match.text._texts import expert_documents
 
 
 class CountingEmbedder(HashingEmbedder):

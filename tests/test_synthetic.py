@@ -1,4 +1,4 @@
-"""Tests for gscp_match.synthetic: validity against the data contract, determinism, correlations, scale.
+"""Tests for gscp_match.synthetic._generate: validity against the data contract, determinism, correlations, scale.
 
 The validity checkers below are plain Python on purpose: they read each row the way a user's file would be read,
 independently of the vectorized generator.
@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from gscp_match import synthetic
 from gscp_match.errors import InputError
-from gscp_match.synthetic import (
+from gscp_match.synthetic import _generate as synthetic
+from gscp_match.synthetic._generate import (
     EVIDENCE_COLUMNS,
     EXPERT_COLUMNS,
     REQUEST_COLUMNS,
@@ -33,7 +33,7 @@ from gscp_match.synthetic import (
     generate_requests,
     generate_round,
 )
-from gscp_match.vocab import REGIONS, THEMES, normalize_country, normalize_language
+from gscp_match.tables._vocab import REGIONS, THEMES, normalize_country, normalize_language
 
 log = logging.getLogger(__name__)
 

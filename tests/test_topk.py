@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gscp_match.topk import TopK, candidates, topk_rows
+from gscp_match.core._topk import TopK, candidates, topk_rows
 
 
 def reference(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

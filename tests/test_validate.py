@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from gscp_match.errors import MAX_REPORTED_PROBLEMS, InputError
-from gscp_match.validate import check_references, read_table, validate_table
+from gscp_match.tables._validate import check_references, read_table, validate_table
 
 # One valid row per kind; tests override cells to make one row bad.
 GOOD: dict[str, dict[str, str]] = {

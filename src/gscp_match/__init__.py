@@ -17,50 +17,46 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# Public names and the module each lives in. They are imported on first use (PEP 562), so that importing a
+# Public names and the subpackage each lives in. They are imported on first use (PEP 562), so that importing a
 # submodule, the CLI first of all, does not pull in pandas, scipy or the model stack (``gscp-match --help``).
 _EXPORTS: dict[str, str] = {
-    "Demo": "catalog",
-    "load_cases": "catalog",
-    "load_demo": "catalog",
-    "distributed_shortlist": "distributed",
+    "Demo": "tables",
+    "load_cases": "tables",
+    "load_demo": "tables",
+    "distributed_shortlist": "scale",
     "InputError": "errors",
     "ModelNotFoundError": "errors",
-    "read_history": "history",
+    "read_history": "tables",
     "ingest": "ingestion",
-    "write_table": "io",
-    "evaluate_rounds": "learn",
-    "learn_weights": "learn",
-    "Matcher": "matcher",
-    "Shortlists": "matcher",
-    "RoundPlan": "round_plan",
-    "add_bookings": "round_plan",
-    "COMPONENTS": "scoring",
-    "FILTERS": "scoring",
-    "Weights": "scoring",
-    "similarity": "_similarity",
-    "ProfileStore": "store",
-    "StoreError": "store",
-    "read_table": "validate",
-    "validate_table": "validate",
+    "write_table": "tables",
+    "evaluate_rounds": "evaluate",
+    "learn_weights": "evaluate",
+    "Matcher": "match",
+    "Shortlists": "match",
+    "RoundPlan": "plan",
+    "add_bookings": "plan",
+    "COMPONENTS": "core",
+    "FILTERS": "core",
+    "Weights": "core",
+    "similarity": "text",
+    "ProfileStore": "scale",
+    "StoreError": "scale",
+    "read_table": "tables",
+    "validate_table": "tables",
     "write_report": "report",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._similarity import similarity
-    from .catalog import Demo, load_cases, load_demo
-    from .distributed import distributed_shortlist
-    from .errors import InputError, ModelNotFoundError
-    from .history import read_history
-    from .ingestion import ingest
-    from .io import write_table
-    from .learn import evaluate_rounds, learn_weights
-    from .matcher import Matcher, Shortlists
-    from .report import write_report
-    from .round_plan import RoundPlan, add_bookings
-    from .scoring import COMPONENTS, FILTERS, Weights
-    from .store import ProfileStore, StoreError
-    from .validate import read_table, validate_table
+    from gscp_match.core import COMPONENTS, FILTERS, Weights
+    from gscp_match.errors import InputError, ModelNotFoundError
+    from gscp_match.evaluate import evaluate_rounds, learn_weights
+    from gscp_match.ingestion import ingest
+    from gscp_match.match import Matcher, Shortlists
+    from gscp_match.plan import RoundPlan, add_bookings
+    from gscp_match.report import write_report
+    from gscp_match.scale import ProfileStore, StoreError, distributed_shortlist
+    from gscp_match.tables import Demo, load_cases, load_demo, read_history, read_table, validate_table, write_table
+    from gscp_match.text import similarity
 
 
 def __getattr__(name: str) -> object:

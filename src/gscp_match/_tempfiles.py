@@ -1,9 +1,10 @@
 """The names of the temporary files and staging folders that outputs are written through, and the sweep that
-removes the ones a killed run left behind. Kept apart from :mod:`gscp_match.io` so that the command line can sweep
+removes the ones a killed run left behind. Kept apart from :mod:`gscp_match.tables._io` so that the command line can
+sweep
 without importing pandas.
 
-* :func:`gscp_match.io.atomic_path` writes ``.<name>.gscp-<pid>-<random>.tmp<suffix>`` beside its target;
-* :func:`gscp_match.io.staged_outputs` writes into a folder ``.gscp-stage-<pid>-<random>`` beside its targets.
+* :func:`gscp_match.tables._io.atomic_path` writes ``.<name>.gscp-<pid>-<random>.tmp<suffix>`` beside its target;
+* :func:`gscp_match.tables._io.staged_outputs` writes into a folder ``.gscp-stage-<pid>-<random>`` beside its targets.
 
 Both are hidden, and both carry the id of the process that made them, so :func:`sweep_stale_temporaries` can tell
 a file of a live run (left alone) from one of a run that was killed (removed).

@@ -4,7 +4,8 @@ Exit codes: 0 success, 1 input error (a bad file: one line per problem on stderr
 143 terminated (SIGTERM is handled like Ctrl-C).
 
 Every input file is validated before anything slow starts. A command's outputs are all-or-nothing
-(:func:`gscp_match.io.staged_outputs`): written aside, then renamed into place together, so a failed or interrupted
+(:func:`gscp_match.tables._io.staged_outputs`): written aside, then renamed into place together, so a failed or
+interrupted
 run leaves the previous files as they were; temporaries a killed run left are swept at the next run.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from gscp_match.errors import InputError
 
 if TYPE_CHECKING:  # pandas is imported by the commands that need it, so --help and usage errors stay fast
     import pandas as pd
@@ -186,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experts", required=True, help="roster file")
     p.add_argument("--evidence", help="evidence file (optional)")
     _add_model_args(p)
-    p.add_argument("--weights", help="reference weights JSON (default: models/default_weights.json)")
+    p.add_argument("--weights", help="reference weights JSON (default: src/gscp_match/models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--candidates", type=int, default=20, help="top experts per request compared (default 20)")
     p.add_argument(
@@ -261,7 +262,7 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--evidence", help="evidence file (optional)")
     p.add_argument("--cases", help="case catalog (default: the bundled Korean catalog)")
     _add_model_args(p)
-    p.add_argument("--weights", help="weights JSON file (default: models/default_weights.json)")
+    p.add_argument("--weights", help="weights JSON file (default: src/gscp_match/models/default_weights.json)")
     p.add_argument("--cache", default="default", help="embedding cache folder, or 'none'")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
@@ -293,19 +294,19 @@ def _add_assign_args(p: argparse.ArgumentParser) -> None:
 
 
 def _version() -> str:
-    from . import __version__
+    from gscp_match import __version__
 
     return __version__
 
 
 def _write(frame: pd.DataFrame, path: Path) -> Path:
-    from .io import write_table
+    from gscp_match.tables._io import write_table
 
     return write_table(frame, path)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import read_table
+    from gscp_match.tables._validate import read_table
 
     # One run lists every problem: the roster's, the table's and its unknown expert ids (same pass, file rows).
     problems: list = []
@@ -327,7 +328,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .synthetic import generate_round
+    from gscp_match.synthetic._generate import generate_round
 
     if args.experts < 1 or args.requests < 1:
         raise _Usage("--experts and --requests must be >= 1")
@@ -342,12 +343,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _matcher(args: argparse.Namespace, weights: Any = None):  # noqa: ANN202 - imported lazily to keep --help fast
-    from .matcher import Matcher
+    from gscp_match.match._matcher import Matcher
 
     cache = None if str(args.cache).lower() == "none" else args.cache
     scheduler = getattr(args, "scheduler", None)
     if scheduler is not None:  # checked here too, so that a bad --scheduler is a usage error (exit 2)
-        from .distributed import check_scheduler
+        from gscp_match.scale._distributed import check_scheduler
 
         try:
             check_scheduler(scheduler)
@@ -401,8 +402,8 @@ class _InputProblems(InputError):
 def _read_inputs(args: argparse.Namespace) -> _Inputs:
     """Read and validate requests, roster, evidence, cases, history and weights, and the references between them,
     before any model is loaded or any text encoded. Every problem of every file is raised at once."""
-    from .scoring import Weights
-    from .validate import check_references, read_table
+    from gscp_match.core._scoring import Weights
+    from gscp_match.tables._validate import check_references, read_table
 
     errors: list[InputError] = []
 
@@ -434,8 +435,8 @@ def _fit(args: argparse.Namespace, inputs: _Inputs):  # noqa: ANN202
 
 
 def _outputs():  # noqa: ANN202
-    """All-or-nothing outputs for a command (:func:`gscp_match.io.staged_outputs`)."""
-    from .io import staged_outputs
+    """All-or-nothing outputs for a command (:func:`gscp_match.tables._io.staged_outputs`)."""
+    from gscp_match.tables._io import staged_outputs
 
     return staged_outputs()
 
@@ -459,7 +460,7 @@ def _check_assign_args(args: argparse.Namespace) -> None:
     if args.spread_weight > 0 and not args.history:
         raise _Usage("--spread-weight needs --history (the past selections to count)")
     if getattr(args, "roster_out", None):
-        from .io import format_of
+        from gscp_match.tables._io import format_of
 
         try:
             format_of(args.roster_out)
@@ -498,7 +499,7 @@ def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, in
         _write(frame, outputs.path(target))
     roster_out = getattr(args, "roster_out", None)
     if roster_out:
-        from .round_plan import add_bookings
+        from gscp_match.plan._round_plan import add_bookings
 
         roster = add_bookings(inputs.experts, plan.bookings, holidays=matcher.holidays)
         targets.append(Path(roster_out))
@@ -530,7 +531,7 @@ def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace):  # 
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import report_format
+    from gscp_match.report._report import report_format
 
     try:
         report_format(args.out)
@@ -551,7 +552,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:  # noqa: ANN001
-    from .report import write_report
+    from gscp_match.report._report import write_report
 
     return write_report(
         out,
@@ -572,7 +573,7 @@ def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, t
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .catalog import demo_paths
+    from gscp_match.tables._catalog import demo_paths
 
     if args.top < 1:
         raise _Usage(f"--top must be >= 1, got {args.top}")
@@ -615,8 +616,8 @@ def _cutoffs(text: str) -> tuple[int, ...]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate, evaluate_pairwise, read_judgments, read_rankings
-    from .validate import read_table
+    from gscp_match.evaluate._metrics import evaluate, evaluate_pairwise, read_judgments, read_rankings
+    from gscp_match.tables._validate import read_table
 
     cutoffs = _cutoffs(args.k)
     rankings = read_rankings(args.rankings, item=args.item)
@@ -649,7 +650,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_learn_weights(args: argparse.Namespace) -> int:
-    from .learn import learn_weights, save_weights
+    from gscp_match.evaluate._learn import learn_weights, save_weights
 
     if args.candidates < 1:
         raise _Usage("--candidates must be >= 1")
@@ -693,7 +694,7 @@ def _cmd_learn_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingestion import ingest
+    from gscp_match.ingestion import ingest
 
     if args.max_size_mb <= 0 or args.jobs < 1:
         raise _Usage("--max-size-mb must be > 0 and --jobs >= 1")
@@ -759,7 +760,7 @@ def _sweep_temporaries(args: argparse.Namespace) -> None:
             folders.add(path if attribute == "out" and args.command in _FOLDER_OUTPUTS else path.parent)
     if not folders:
         return
-    from ._tempfiles import sweep_stale_temporaries
+    from gscp_match._tempfiles import sweep_stale_temporaries
 
     for folder in sorted(folders):
         for path in sweep_stale_temporaries(folder):

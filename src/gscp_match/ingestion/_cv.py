@@ -19,7 +19,8 @@ from importlib import resources
 
 import pycountry
 
-from ..vocab import THEMES, normalize_country, normalize_language
+from gscp_match.tables._vocab import THEMES, normalize_country, normalize_language
+
 from ._documents import Block
 
 __all__ = ["Entry", "Finding", "CV", "parse_cv", "parse_report", "infer_themes", "redact", "rules"]

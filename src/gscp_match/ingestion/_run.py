@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
-from ..io import atomic_path, format_of, read_raw, write_table
-from ..progress import progress_bar
-from ..schema import cell_text
-from ..validate import check_references, validate_table
-from ..vocab import country_region
+from gscp_match._progress import progress_bar
+from gscp_match.errors import InputError
+from gscp_match.tables._io import atomic_path, format_of, read_raw, write_table
+from gscp_match.tables._schema import cell_text
+from gscp_match.tables._validate import check_references, validate_table
+from gscp_match.tables._vocab import country_region
+
 from ._cv import NONE, Finding, infer_themes, parse_cv, parse_report, redact, rules
 from ._documents import DocumentError, kind_of, read_document
 
