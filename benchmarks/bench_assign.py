@@ -26,7 +26,8 @@ os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
 import numpy as np  # noqa: E402
 
-from gscp_match import Matcher, scoring  # noqa: E402
+from gscp_match import Matcher  # noqa: E402
+from gscp_match.core import _scoring as scoring  # noqa: E402
 from gscp_match.core._assign import solve  # noqa: E402
 from gscp_match.plan._round_plan import build_problem  # noqa: E402
 from gscp_match.synthetic._generate import generate_round  # noqa: E402

@@ -45,9 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_scoring import SEED, make_inputs  # noqa: E402
 
-from gscp_match import scoring  # noqa: E402
+from gscp_match.core import _scoring as scoring  # noqa: E402
 from gscp_match.core._scoring import Shortlist, Weights  # noqa: E402
-from gscp_match.scale._distributed import _environ_kept, distributed_shortlist, shard_bounds, shard_inputs  # noqa: E402
+from gscp_match.scale._dask import _environ_kept
+from gscp_match.scale._distributed import distributed_shortlist, shard_bounds, shard_inputs  # noqa: E402
 from gscp_match.scale._store import ProfileStore  # noqa: E402
 from gscp_match.synthetic._generate import generate_experts  # noqa: E402
 
@@ -168,7 +169,7 @@ def short_profiles(n: int, *, seed: int):
 
 
 def bench_encoding(n_texts: int, *, workers: int, embedder_spec: str | None) -> list[dict[str, object]]:
-    from gscp_match.text._embed import load_embedder
+    from gscp_match.text._load import load_embedder
 
     experts = short_profiles(n_texts, seed=7)
     warm = short_profiles(max(workers * 4, 8), seed=8)

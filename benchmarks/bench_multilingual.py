@@ -86,7 +86,7 @@ def compile_engine(folder: Path):
 
 def speed(n_texts: int, with_engine: bool, sources: list[Path]) -> None:
     from gscp_match.text._e5 import E5Embedder
-    from gscp_match.text._embed import load_embedder
+    from gscp_match.text._load import load_embedder
 
     texts = [t for path in sources for t in pd.read_csv(path, dtype=str, keep_default_na=False)["text"]][:n_texts]
     models = {
@@ -128,7 +128,7 @@ def _ndcg(ranked: list[str], gains: dict[str, float], k: int = 5) -> float:
 
 def quality(folders: list[Path], quick: bool, precision: str, only_e5: bool) -> None:
     from gscp_match.text._e5 import E5Embedder
-    from gscp_match.text._embed import load_embedder
+    from gscp_match.text._load import load_embedder
 
     e5 = E5Embedder(precision=precision, show_progress=False)
     variants = {

@@ -59,14 +59,16 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from gscp_match.core import _scoring as scoring
+from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._scoring import ScoringInputs, Weights
 from gscp_match.tables._arrays import (
     COUNTRY_CODES,
     LANGUAGE_CODES,
     REGION_CODES,
     THEME_CODES,
-    ExpertArrays,
-    RequestArrays,
+    ExpertConflicts,
+    RequestConflicts,
+    conflict_matrix,
 )
 
 DIM = 384
@@ -169,8 +171,6 @@ def make_experts(n: int, *, seed: int = SEED) -> ExpertArrays:
         busy_offsets=offsets,
         busy_start=busy_start.astype(np.int64),
         busy_end=busy_end.astype(np.int64),
-        conflict_vocabulary=(),
-        conflicts=sp.csr_matrix((n, 0), dtype=np.float32),
     )
 
 
@@ -202,9 +202,14 @@ def make_requests(n: int, *, seed: int = SEED, n_windows: int = 50) -> RequestAr
         languages=random_sets(rng, n, len(LANGUAGE_CODES), 1, 2, choices=_popular_language_codes(), p=POPULAR_WEIGHTS),
         region=rng.integers(0, len(REGION_CODES), size=n).astype(np.int64),
         country=rng.integers(0, len(COUNTRY_CODES), size=n).astype(np.int64),
-        conflict_tokens=tuple(() for _ in range(n)),
-        exclude=tuple(() for _ in range(n)),
     )
+
+
+def no_conflicts(requests: RequestArrays, experts: ExpertArrays) -> sp.csr_matrix:
+    """The conflict matrix as the Matcher builds it, for a roster and round that declare no conflicts."""
+    n = len(requests)
+    empty = RequestConflicts(tokens=((),) * n, exclude=((),) * n)
+    return conflict_matrix(empty, ExpertConflicts((), sp.csr_matrix((len(experts), 0), dtype=np.float32)), experts.ids)
 
 
 def make_inputs(n_experts: int, n_requests: int, *, dim: int = DIM, seed: int = SEED) -> ScoringInputs:
@@ -217,7 +222,7 @@ def make_inputs(n_experts: int, n_requests: int, *, dim: int = DIM, seed: int = 
         request_embeddings=request_embeddings(n_requests, dim, seed),
         doc_embeddings=expert_embeddings(n_experts, dim, seed),
         doc_offsets=np.arange(n_experts + 1, dtype=np.int64),
-        conflicts=scoring.conflict_matrix(requests, experts),
+        conflicts=no_conflicts(requests, experts),
         holidays=HOLIDAYS,
     )
 
@@ -572,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs = make_inputs(n, n_req, seed=seed)
         built = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scoring.conflict_matrix(inputs.requests, inputs.experts)
+        no_conflicts(inputs.requests, inputs.experts)
         t_conflicts = time.perf_counter() - t0
         q, e = inputs.request_embeddings, inputs.doc_embeddings
         print(

@@ -40,7 +40,7 @@ import pandas as pd
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-from gscp_match import scoring  # noqa: E402
+from gscp_match.core import _scoring as scoring  # noqa: E402
 from gscp_match.match._matcher import Matcher  # noqa: E402
 from gscp_match.text._cache import EmbeddingCache  # noqa: E402
 

@@ -20,7 +20,8 @@ Learned weights (``gscp_match.evaluate._learn``) come from the evaluation set it
 are
 split into ``FOLDS`` folds treated as past rounds, the judgments become a history (judged pairs selected, the grade
 as the rating), and each fold is ranked with weights learned on the other folds. The simulated history
-(``gscp_match.tables._history.simulate_history``) checks the learner itself: it must recover a known hidden weighting.
+(``gscp_match.evaluate._simulate.simulate_history``) checks the learner itself: it must recover a known hidden
+weighting.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ import pandas as pd
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-from gscp_match import learn, scoring  # noqa: E402
+from gscp_match.core import _scoring as scoring  # noqa: E402
 from gscp_match.core._scoring import COMPONENTS, FILTERS, Weights  # noqa: E402
+from gscp_match.evaluate import _learn as learn  # noqa: E402
 from gscp_match.evaluate._learn import (  # noqa: E402
     WeightLearning,
     evaluate_rounds,
@@ -52,9 +54,9 @@ from gscp_match.evaluate._learn import (  # noqa: E402
     weight_agreement,
 )
 from gscp_match.evaluate._metrics import Evaluation, evaluate  # noqa: E402
+from gscp_match.evaluate._simulate import SimulatedHistory, simulate_history  # noqa: E402
 from gscp_match.match._matcher import Matcher  # noqa: E402
 from gscp_match.tables._catalog import load_cases  # noqa: E402
-from gscp_match.tables._history import SimulatedHistory, simulate_history  # noqa: E402
 from gscp_match.text._cache import EmbeddingCache  # noqa: E402
 from gscp_match.text._embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder  # noqa: E402
 

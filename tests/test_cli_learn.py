@@ -9,7 +9,8 @@ import pytest
 import gscp_match as gm
 from gscp_match.cli import main
 from gscp_match.core._scoring import COMPONENTS, Weights
-from gscp_match.tables._history import simulate_history
+from gscp_match.evaluate._simulate import simulate_history
+from gscp_match.tables._weights import read_weights
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_learn_weights_writes_usable_weights_and_reports_rounds(files, tmp_path,
     assert code == 0
     printed = capsys.readouterr().out
     assert "held-out rounds" in printed
-    learned = Weights.from_file(out)  # the file is a valid weights file
+    learned = read_weights(out)  # the file is a valid weights file
     values = np.array([getattr(learned, c) for c in COMPONENTS])
     hidden = np.array([getattr(sim.hidden_weights, c) for c in COMPONENTS])
     # Direction of the hidden weighting recovered (the tight tolerance lives in test_learn.py).

@@ -19,16 +19,16 @@ from hypothesis import strategies as st
 from gscp_match import Matcher, load_demo
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from gscp_match.scale._dask import SCHEDULERS, resident_embedders
 from gscp_match.scale._distributed import (
-    SCHEDULERS,
     distributed_shortlist,
     merge_shortlists,
-    resident_embedders,
     shard_bounds,
     shard_inputs,
     store_shortlist,
 )
 from gscp_match.scale._store import ProfileStore
+from gscp_match.tables._arrays import RequestConflicts, request_conflicts
 from gscp_match.text._embed import HashingEmbedder
 from gscp_match.text._texts import expert_documents
 
@@ -421,7 +421,7 @@ def test_real_model_store_matches_direct_encoding(demo, real_embedder, tmp_path)
 # Scoring straight from the store.
 
 
-def _from_store(store, matcher, inputs, scheduler, **options):
+def _from_store(store, matcher, inputs, scheduler, conflicts, **options):
     return store_shortlist(
         store,
         inputs.requests,
@@ -433,39 +433,38 @@ def _from_store(store, matcher, inputs, scheduler, **options):
         request_lexical=inputs.request_lexical,
         holidays=matcher.holidays,
         aggregation=matcher.aggregation,
+        conflicts=conflicts,
         **options,
     )
 
 
-def test_store_scoring_refuses_an_exclusion_no_shard_holds(demo_store, demo_matcher, demo_inputs):
-    from dataclasses import replace
-
+def test_store_scoring_refuses_an_exclusion_no_shard_holds(demo, demo_store, demo_matcher, demo_inputs):
     from gscp_match.errors import InputError
 
     inputs, _ = demo_inputs
-    requests = replace(inputs.requests, exclude=(("NOPE",),) + inputs.requests.exclude[1:])
+    given = request_conflicts(demo.requests)
+    conflicts = RequestConflicts(tokens=given.tokens, exclude=(("NOPE",),) + given.exclude[1:])
     with pytest.raises(InputError, match="unknown expert id.*NOPE"):
-        _from_store(demo_store, demo_matcher, replace(inputs, requests=requests), "sync", k=8, chunk_size=30)
+        _from_store(demo_store, demo_matcher, inputs, "sync", conflicts, k=8, chunk_size=30)
 
 
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
-def test_store_scoring_equals_single_process(demo_store, demo_matcher, demo_inputs, scheduler):
+def test_store_scoring_equals_single_process(demo, demo_store, demo_matcher, demo_inputs, scheduler):
     inputs, weights = demo_inputs
+    conflicts = request_conflicts(demo.requests)
     expected = scoring.shortlist(inputs, k=8, weights=weights, chunk_size=30)  # the store's shard size
-    got = _from_store(demo_store, demo_matcher, inputs, scheduler, k=8, chunk_size=30)
+    got = _from_store(demo_store, demo_matcher, inputs, scheduler, conflicts, k=8, chunk_size=30)
     assert_same(expected, got)
     ids = demo_store.ids()
     assert list(ids) == list(demo_matcher.experts_["expert_id"])
-    excluded = [r for r, e in enumerate(inputs.requests.exclude) if e]
-    assert excluded and all(
-        ids[got.experts[r]].tolist().count(e) == 0 for r in excluded for e in inputs.requests.exclude[r]
-    )
+    excluded = [r for r, e in enumerate(conflicts.exclude) if e]
+    assert excluded and all(ids[got.experts[r]].tolist().count(e) == 0 for r in excluded for e in conflicts.exclude[r])
 
 
-def test_store_scoring_on_local_cluster(demo_store, demo_matcher, demo_inputs, client):
+def test_store_scoring_on_local_cluster(demo, demo_store, demo_matcher, demo_inputs, client):
     inputs, weights = demo_inputs
     expected = scoring.shortlist(inputs, k=8, weights=weights, chunk_size=30)
-    got = _from_store(demo_store, demo_matcher, inputs, client, k=8, chunk_size=30)
+    got = _from_store(demo_store, demo_matcher, inputs, client, request_conflicts(demo.requests), k=8, chunk_size=30)
     assert_same(expected, got)
 
 

@@ -27,7 +27,7 @@ from gscp_match.text._e5 import (
     packaged_e5_file,
     read_e5_file,
 )
-from gscp_match.text._embed import load_embedder
+from gscp_match.text._load import load_embedder
 
 # (text as fed to the tokenizer, content ids from e5.c's tok_content), recorded from the compiled reference.
 RECORDED_IDS = [

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gscp_match.errors import InputError, ModelNotFoundError
-from gscp_match.text._embed import HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from gscp_match.text._embed import HashingEmbedder, SentenceTransformerEmbedder
+from gscp_match.text._load import load_embedder
 from gscp_match.text._onnx import OnnxEmbedder
 from gscp_match.text._similarity import DEFAULT_LEXICAL_WEIGHT, dense_similarity, similarity
 

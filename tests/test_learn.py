@@ -29,8 +29,11 @@ from gscp_match.evaluate._learn import (
     weight_agreement,
 )
 from gscp_match.evaluate._metrics import evaluate
+from gscp_match.evaluate._simulate import simulate_history
 from gscp_match.match._matcher import Matcher
-from gscp_match.tables._history import history_judgments, simulate_history
+from gscp_match.tables._arrays import expert_positions
+from gscp_match.tables._history import history_judgments
+from gscp_match.tables._weights import read_weights
 
 # ---------------------------------------------------------------------------------------------------------------
 # comparison_pairs against a loop.
@@ -144,7 +147,7 @@ def test_candidate_pairs_are_top_m_plus_labelled_and_report_masked(small, caplog
     assert "removed by the hard filters" in caplog.text
     assert dropped.masked[["request_id", "expert_id"]].values.tolist() == [[first, blocked]]
     assert dropped.masked["filters"].iloc[0] in {
-        ", ".join(f for f in FILTERS if masks[f][0, inputs.experts.positions([blocked])[0]])
+        ", ".join(f for f in FILTERS if masks[f][0, expert_positions(inputs.experts.ids, [blocked])[0]])
     }
     kept = candidate_pairs(inputs, labels, weights=matcher.weights, candidates=3, masked_selected="keep")
     assert len(kept) == len(dropped) + 1
@@ -262,7 +265,7 @@ def test_leave_one_round_out_reports_every_round(learned_from_history):
 def test_save_weights_round_trip(learned_from_history, tmp_path):
     _, _, learning = learned_from_history
     path = save_weights(learning, tmp_path / "learned.json", data={"history": "simulated"})
-    assert Weights.from_file(path) == Weights.from_mapping(
+    assert read_weights(path) == Weights.from_mapping(
         {c: round(v, 6) for c, v in learning.learned.weights.as_dict().items()}
     )
     record = json.loads(path.read_text())

@@ -81,7 +81,7 @@ def test_names_and_lazy_loading(onnx_int8):
 def test_nothing_heavy_is_imported_until_needed():
     code = (
         "import sys\n"
-        "from gscp_match.text._embed import load_embedder\n"
+        "from gscp_match.text._load import load_embedder\n"
         "e = load_embedder(None); e.name; e.dimension; e.max_tokens\n"
         "heavy = {'torch', 'onnxruntime', 'tokenizers', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
         "print(sorted(heavy))\n"

@@ -111,7 +111,7 @@ def no_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an embedder was built before every input was validated")
 
-    monkeypatch.setattr("gscp_match.text._embed.load_embedder", refuse)
+    monkeypatch.setattr("gscp_match.text._load.load_embedder", refuse)
     monkeypatch.setattr("gscp_match.match._matcher.load_embedder", refuse)
     monkeypatch.setattr("gscp_match.text._cache.encode_cached", refuse)
     monkeypatch.setattr("gscp_match.match._matcher.encode_cached", refuse)

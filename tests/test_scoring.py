@@ -16,7 +16,14 @@ from gscp_match.core import _calendar as calendar
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
 from gscp_match.errors import InputError
-from gscp_match.tables._arrays import ExpertArrays, RequestArrays, conflict_token
+from gscp_match.tables._arrays import (
+    conflict_matrix,
+    conflict_token,
+    expert_arrays,
+    expert_conflicts,
+    request_arrays,
+    request_conflicts,
+)
 from gscp_match.tables._validate import validate_table
 from gscp_match.tables._vocab import country_name, country_region
 
@@ -99,8 +106,8 @@ def rounds(draw):
 def build(experts_raw, requests_raw, holidays, seed, *, aggregation="max", lexical=True):
     experts = validate_table(experts_raw, "experts").sort_values("expert_id").reset_index(drop=True)
     requests = validate_table(requests_raw, "requests")
-    req = RequestArrays.from_table(requests)
-    exp = ExpertArrays.from_table(experts)
+    req = request_arrays(requests)
+    exp = expert_arrays(experts)
     rng = np.random.default_rng(seed)
     n_docs_per = rng.integers(1, 4, size=len(exp))
     offsets = np.concatenate([[0], np.cumsum(n_docs_per)]).astype(np.int64)
@@ -121,7 +128,7 @@ def build(experts_raw, requests_raw, holidays, seed, *, aggregation="max", lexic
         doc_offsets=offsets,
         request_lexical=lex_q,
         doc_lexical=lex_d,
-        conflicts=scoring.conflict_matrix(req, exp),
+        conflicts=conflict_matrix(request_conflicts(requests), expert_conflicts(experts), exp.ids),
         holidays=np.array(holidays, dtype="datetime64[D]").astype(np.int64),
         aggregation=aggregation,
     )
@@ -308,14 +315,14 @@ def test_shuffling_the_roster_does_not_change_rankings(data, perm_seed):
     shuffled = experts_raw.sample(frac=1.0, random_state=perm_seed)
     experts2 = validate_table(shuffled, "experts").sort_values("expert_id").reset_index(drop=True)
     assert list(experts2["expert_id"]) == list(experts["expert_id"])
-    exp2 = ExpertArrays.from_table(experts2)
+    exp2 = expert_arrays(experts2)
     inputs2 = ScoringInputs(
         requests=inputs.requests,
         experts=exp2,
         request_embeddings=inputs.request_embeddings,
         doc_embeddings=inputs.doc_embeddings,
         doc_offsets=inputs.doc_offsets,
-        conflicts=scoring.conflict_matrix(inputs.requests, exp2),
+        conflicts=conflict_matrix(request_conflicts(requests), expert_conflicts(experts2), exp2.ids),
         holidays=inputs.holidays,
     )
     assert _ranked_ids(inputs2, experts2) == ref_ids
@@ -654,7 +661,7 @@ def build_tied(experts_raw, requests_raw, holidays, seed, *, aggregation="max", 
     """Like :func:`build`, with each profile's texts (embeddings and TF-IDF rows) shared by its experts."""
     experts = validate_table(experts_raw, "experts").sort_values("expert_id").reset_index(drop=True)
     requests = validate_table(requests_raw, "requests")
-    req, exp = RequestArrays.from_table(requests), ExpertArrays.from_table(experts)
+    req, exp = request_arrays(requests), expert_arrays(experts)
     profile = experts["profile"].astype(int).to_numpy()
     rng = np.random.default_rng(seed)
     n_profiles = int(profile.max()) + 1
@@ -681,7 +688,7 @@ def build_tied(experts_raw, requests_raw, holidays, seed, *, aggregation="max", 
             else None
         ),
         doc_lexical=sp.vstack([lex[p] for p in profile]).tocsr() if lexical else None,
-        conflicts=scoring.conflict_matrix(req, exp),
+        conflicts=conflict_matrix(request_conflicts(requests), expert_conflicts(experts), exp.ids),
         holidays=np.array(holidays, dtype="datetime64[D]").astype(np.int64),
         aggregation=aggregation,
     )
@@ -828,3 +835,13 @@ def test_reported_scores_are_the_weighted_sum_of_the_components_shown(data, weig
     np.testing.assert_array_equal(scoring.rescore_pairs(inputs, weights, rows, cols), result.scores[rows, slots])
     backwards = scoring.rescore_pairs(inputs, weights, rows[::-1], cols[::-1])[::-1]
     np.testing.assert_array_equal(backwards, result.scores[rows, slots])
+
+
+def test_shipped_weights_file_holds_the_default_weights():
+    """The core's defaults are constants (it reads no file); the shipped file users copy must say the same."""
+    from importlib.resources import files
+
+    from gscp_match.tables._weights import read_weights
+
+    assert read_weights(files("gscp_match.models") / "default_weights.json") == Weights.default()
+    assert Weights.default().as_dict() == dict(scoring.DEFAULT_WEIGHTS)

@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from gscp_match._version import __version__ as __version__
 
 # Public names and the subpackage each lives in. They are imported on first use (PEP 562), so that importing a
 # submodule, the CLI first of all, does not pull in pandas, scipy or the model stack (``gscp-match --help``).

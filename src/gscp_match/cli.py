@@ -294,7 +294,7 @@ def _add_assign_args(p: argparse.ArgumentParser) -> None:
 
 
 def _version() -> str:
-    from gscp_match import __version__
+    from gscp_match._version import __version__
 
     return __version__
 
@@ -348,7 +348,7 @@ def _matcher(args: argparse.Namespace, weights: Any = None):  # noqa: ANN202 - i
     cache = None if str(args.cache).lower() == "none" else args.cache
     scheduler = getattr(args, "scheduler", None)
     if scheduler is not None:  # checked here too, so that a bad --scheduler is a usage error (exit 2)
-        from gscp_match.scale._distributed import check_scheduler
+        from gscp_match.scale._dask import check_scheduler
 
         try:
             check_scheduler(scheduler)
@@ -402,8 +402,8 @@ class _InputProblems(InputError):
 def _read_inputs(args: argparse.Namespace) -> _Inputs:
     """Read and validate requests, roster, evidence, cases, history and weights, and the references between them,
     before any model is loaded or any text encoded. Every problem of every file is raised at once."""
-    from gscp_match.core._scoring import Weights
     from gscp_match.tables._validate import check_references, read_table
+    from gscp_match.tables._weights import read_weights
 
     errors: list[InputError] = []
 
@@ -421,7 +421,7 @@ def _read_inputs(args: argparse.Namespace) -> _Inputs:
     cases = attempt(read_table, args.cases, "cases") if getattr(args, "cases", None) else None
     requests = attempt(read_table, args.requests, "requests")
     history = attempt(read_table, args.history, "history") if getattr(args, "history", None) else None
-    weights = attempt(Weights.from_file, args.weights) if args.weights else None
+    weights = attempt(read_weights, args.weights) if args.weights else None
     if experts is not None and (evidence is not None or requests is not None):
         attempt(lambda: check_references(experts=experts, evidence=evidence, requests=requests))
     if errors:

@@ -84,7 +84,7 @@ def pairwise_loss(scores: np.ndarray, grades: np.ndarray, rows: list[int]) -> fl
 
 
 def figures(experts: pd.DataFrame, evidence: pd.DataFrame, requests: pd.DataFrame, judgments: pd.DataFrame) -> None:
-    from gscp_match.text._embed import load_embedder
+    from gscp_match.text._load import load_embedder
 
     model = load_embedder(None)
     docs = model.encode([f"{t}. {x}" for t, x in zip(evidence.title, evidence.text, strict=True)])

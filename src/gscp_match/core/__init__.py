@@ -14,9 +14,11 @@ from gscp_match._lazy import attach
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gscp_match.core._aggregate import AGGREGATION_METHODS, aggregate
+    from gscp_match.core._arrays import CaseArrays, ExpertArrays, RequestArrays
     from gscp_match.core._assign import METHODS, AssignmentProblem, AssignmentResult, SolveOptions, solve
     from gscp_match.core._scoring import (
         COMPONENTS,
+        DEFAULT_WEIGHTS,
         FILTERS,
         ScoringInputs,
         Shortlist,
@@ -30,11 +32,15 @@ __all__ = [
     "COMPONENTS",
     "FILTERS",
     "Weights",
+    "DEFAULT_WEIGHTS",
     "ScoringInputs",
     "Shortlist",
     "shortlist",
     "pair_components",
     "rescore_pairs",
+    "ExpertArrays",
+    "RequestArrays",
+    "CaseArrays",
     "aggregate",
     "AGGREGATION_METHODS",
     "AssignmentProblem",
@@ -48,11 +54,15 @@ _EXPORTS = {
     "COMPONENTS": "._scoring",
     "FILTERS": "._scoring",
     "Weights": "._scoring",
+    "DEFAULT_WEIGHTS": "._scoring",
     "ScoringInputs": "._scoring",
     "Shortlist": "._scoring",
     "shortlist": "._scoring",
     "pair_components": "._scoring",
     "rescore_pairs": "._scoring",
+    "ExpertArrays": "._arrays",
+    "RequestArrays": "._arrays",
+    "CaseArrays": "._arrays",
     "aggregate": "._aggregate",
     "AGGREGATION_METHODS": "._aggregate",
     "AssignmentProblem": "._assign",

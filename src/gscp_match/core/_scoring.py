@@ -59,15 +59,13 @@ How :func:`shortlist` is fast (:func:`component_block` is the readable path, one
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
-from importlib import resources
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -76,9 +74,9 @@ from numpy.typing import NDArray
 
 from gscp_match.core import _calendar as calendar
 from gscp_match.core._aggregate import aggregate
+from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._topk import TopK, _lowered, candidates
 from gscp_match.errors import InputError
-from gscp_match.tables._arrays import ExpertArrays, RequestArrays
 
 __all__ = [
     "COMPONENTS",
@@ -91,7 +89,7 @@ __all__ = [
     "pair_components",
     "rescore_pairs",
     "WEIGHT_TOTAL_MAX",
-    "conflict_matrix",
+    "DEFAULT_WEIGHTS",
 ]
 
 COMPONENTS: tuple[str, ...] = (
@@ -111,11 +109,28 @@ FILTERS: tuple[str, ...] = ("availability", "conflict", "language", "budget")
 #: score finite and with float32 precision to spare.
 WEIGHT_TOTAL_MAX = 1e6
 
+#: The default weights: hand-set, text similarity carrying most of the weight with a lexical share of 0.3 (chosen
+#: by measurement: benchmarks/README.md, "Quality: the expert model"; the reasons: models/README.md). The same
+#: values are written out in ``src/gscp_match/models/default_weights.json`` (a test keeps the two equal).
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "semantic": 0.42,
+        "lexical": 0.18,
+        "themes": 0.12,
+        "geography": 0.06,
+        "language": 0.04,
+        "korean": 0.06,
+        "availability": 0.08,
+        "cost": 0.04,
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Weights:
     """Weights of the score components (non-negative, summing to at most :data:`WEIGHT_TOTAL_MAX`). The defaults
-    live in ``src/gscp_match/models/default_weights.json``.
+    are :data:`DEFAULT_WEIGHTS` (:meth:`default`); a weights file is read by
+    :func:`gscp_match.tables.read_weights`.
 
     Raises :class:`~gscp_match.errors.InputError` (a ``ValueError``) naming the component for a negative, non-finite
     or too large weight.
@@ -162,29 +177,10 @@ class Weights:
         return cls(**{k: float(v) for k, v in values.items()})
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Weights:
-        """Weights from a JSON file ``{"weights": {"semantic": 0.5, ...}}`` (or a flat mapping).
-
-        Raises
-        ------
-        InputError
-            Naming the file: not JSON, not a mapping of weights, an unknown component or a bad value.
-        """
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            values = data.get("weights", data) if isinstance(data, dict) else data
-            if not isinstance(values, dict):
-                raise ValueError(f"expected a JSON object of component weights, got {type(values).__name__}")
-            return cls.from_mapping(values)
-        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
-            raise InputError(f"{Path(path).name}: {exc}") from exc
-
-    @classmethod
     def default(cls) -> Weights:
-        """The shipped default weights (``src/gscp_match/models/default_weights.json``)."""
-        text = (resources.files("gscp_match.models") / "default_weights.json").read_text(encoding="utf-8")
-        data = json.loads(text)
-        return cls.from_mapping(data["weights"])
+        """The shipped default weights (:data:`DEFAULT_WEIGHTS`, also written out in
+        ``src/gscp_match/models/default_weights.json``, the format a weights file has)."""
+        return cls.from_mapping(DEFAULT_WEIGHTS)
 
     def as_dict(self) -> dict[str, float]:
         """The weights by component name."""
@@ -206,7 +202,8 @@ class ScoringInputs:
     doc_embeddings : (n_docs, d) float32; the experts' texts (bio passages, evidence), grouped by expert.
     doc_offsets : (n_experts + 1,) int64; expert ``e``'s texts are rows ``doc_offsets[e]:doc_offsets[e+1]``.
     request_lexical, doc_lexical : CSR TF-IDF rows (L2-normalized), or None to skip the lexical component.
-    conflicts : (n_requests, n_experts) CSR bool; conflict-of-interest pairs (see :func:`conflict_matrix`).
+    conflicts : (n_requests, n_experts) CSR bool; conflict-of-interest pairs (built at the edge by
+        :func:`gscp_match.tables._arrays.conflict_matrix`).
     holidays : (n_holidays,) int64 day numbers that are not working days.
     aggregation : how texts aggregate to an expert: ``max``, ``mean`` or ``topk``.
     """
@@ -259,30 +256,6 @@ class Shortlist:
     scores: NDArray[np.float32]
     filtered: NDArray[np.int64]
     eligible: NDArray[np.int64]
-
-
-def conflict_matrix(requests: RequestArrays, experts: ExpertArrays) -> sp.csr_matrix:
-    """(n_requests, n_experts) CSR bool: the expert's conflicts name the request's country, city or client, or the
-    request excludes the expert."""
-    vocabulary = {t: i for i, t in enumerate(experts.conflict_vocabulary)}
-    rows, cols = [], []
-    for r, tokens in enumerate(requests.conflict_tokens):
-        for t in tokens:
-            if t in vocabulary:
-                rows.append(r)
-                cols.append(vocabulary[t])
-    request_tokens = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(requests), len(vocabulary))
-    )
-    named = (request_tokens @ experts.conflicts.T).tocsr()
-    ex_rows = [r for r, excluded in enumerate(requests.exclude) for _ in excluded]
-    ex_ids = [e for excluded in requests.exclude for e in excluded]
-    ex_cols = experts.positions(ex_ids) if ex_ids else np.zeros(0, dtype=np.int64)
-    excluded = sp.csr_matrix((np.ones(len(ex_rows), dtype=np.float32), (ex_rows, ex_cols)), shape=named.shape)
-    both = (named + excluded).tocsr()
-    both.data = both.data > 0
-    both.eliminate_zeros()
-    return both.astype(bool)
 
 
 # ---------------------------------------------------------------------------------------------------------------

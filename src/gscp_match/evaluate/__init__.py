@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ndcg_at_k,
         pairwise_loss,
     )
+    from gscp_match.evaluate._simulate import SimulatedHistory, simulate_history
 
 __all__ = [
     "evaluate",
@@ -28,6 +29,8 @@ __all__ = [
     "learn_weights",
     "LearnedWeights",
     "RoundEvaluation",
+    "simulate_history",
+    "SimulatedHistory",
 ]
 
 _EXPORTS = {
@@ -41,6 +44,8 @@ _EXPORTS = {
     "learn_weights": "._learn",
     "LearnedWeights": "._learn",
     "RoundEvaluation": "._learn",
+    "simulate_history": "._simulate",
+    "SimulatedHistory": "._simulate",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -38,7 +38,7 @@ Non-negativity is kept by an active set: fit; if some coefficient is negative, f
 the weak L2 penalty (``C``) treats the components alike; coefficients are mapped back to component units.
 
 >>> import gscp_match as gm
->>> from gscp_match.tables._history import simulate_history
+>>> from gscp_match.evaluate._simulate import simulate_history
 >>> sim = simulate_history({"semantic": 0.6, "themes": 0.4}, rounds=2, experts=60, requests_per_round=8, seed=0)
 >>> learning = learn_weights(gm.Matcher("hashing", cache=None), sim.requests, sim.history, experts=sim.experts,
 ...                          evidence=sim.evidence, candidates=10)

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from gscp_match._progress import progress_bar
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._aggregate import AGGREGATION_METHODS
+from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._assign import solve
 from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from gscp_match.core._standardize import SCALES, lexical_transform, semantic_transform, with_bias_column
@@ -38,17 +39,23 @@ from gscp_match.tables._arrays import (
     LANGUAGE_CODES,
     REGION_CODES,
     THEME_CODES,
-    ExpertArrays,
-    RequestArrays,
+    RequestConflicts,
+    conflict_matrix,
+    expert_arrays,
+    expert_conflicts,
     one_hot,
+    request_arrays,
+    request_conflicts,
 )
 from gscp_match.tables._catalog import load_cases
 from gscp_match.tables._validate import as_table, check_references
+from gscp_match.tables._weights import read_weights
 from gscp_match.text._cache import EmbeddingCache, encode_cached
 from gscp_match.text._crosslingual import document_vectors, request_vectors
-from gscp_match.text._embed import Embedder, load_embedder
+from gscp_match.text._embed import Embedder
 from gscp_match.text._language import detect_languages
 from gscp_match.text._lexical import LexicalIndex
+from gscp_match.text._load import load_embedder
 from gscp_match.text._passages import explode_documents
 from gscp_match.text._texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
 
@@ -237,7 +244,7 @@ class Matcher:
         self.chunk_size = chunk_size
         self.show_progress = show_progress
         if scheduler is not None:
-            from gscp_match.scale._distributed import check_scheduler
+            from gscp_match.scale._dask import check_scheduler
 
             check_scheduler(scheduler)  # unknown name: ValueError listing the valid ones; no dask: ImportError
         self.scheduler, self.n_shards, self.store = scheduler, n_shards, store
@@ -269,7 +276,8 @@ class Matcher:
         self.experts_ = experts_table.sort_values("expert_id", kind="stable").reset_index(drop=True)
         self.evidence_ = evidence_table
         self.cases_ = cases_table.sort_values("case_id", kind="stable").reset_index(drop=True)
-        self.expert_arrays_ = ExpertArrays.from_table(self.experts_)
+        self.expert_arrays_ = expert_arrays(self.experts_)
+        self.expert_conflicts_ = expert_conflicts(self.experts_)
         self.case_arrays_ = _case_roster(self.cases_)
 
         count = self.embedder_.count_tokens
@@ -380,11 +388,17 @@ class Matcher:
         self._check_fitted()
         table = _requests_table(requests)
         check_references(experts=self.experts_, requests=table)
-        req = RequestArrays.from_table(table)
+        req = request_arrays(table)
         texts = request_texts(table)
         q = self._embed_texts(texts, self.embedder_)
         lexical_q = self.lexical_index_.transform(texts) if self.lexical_index_ is not None else None
-        return table, req, _Requests(texts=texts, vectors=q, lexical=lexical_q, languages=self._languages(table))
+        return table, req, _Requests(
+            texts=texts,
+            vectors=q,
+            lexical=lexical_q,
+            languages=self._languages(table),
+            conflicts=request_conflicts(table),
+        )
 
     def _document_languages(self, units: Documents, sources: dict[str, pd.DataFrame | None]) -> NDArray[np.object_]:
         """Each scored document's language: the ``text_language`` cell of the row it came from (a bio's from the
@@ -486,7 +500,7 @@ class Matcher:
             doc_offsets=units.offsets,
             request_lexical=lexical_q,
             doc_lexical=doc_lexical,
-            conflicts=scoring.conflict_matrix(req, self.expert_arrays_),
+            conflicts=conflict_matrix(side.conflicts, self.expert_conflicts_, self.expert_arrays_.ids),
             holidays=self.holidays,
             aggregation=aggregation,
         )
@@ -809,6 +823,7 @@ class _Requests:
     vectors: NDArray[np.float32]
     lexical: sp.csr_matrix | None
     languages: NDArray[np.object_]
+    conflicts: RequestConflicts
 
 
 def _language_cells(table: pd.DataFrame, label: str) -> NDArray[np.object_]:
@@ -863,7 +878,7 @@ def _weights(value: Weights | Mapping[str, float] | str | os.PathLike[str] | Non
         return value
     if isinstance(value, Mapping):
         return Weights.from_mapping(value)
-    return Weights.from_file(Path(value))
+    return read_weights(Path(value))
 
 
 def _cache(value: EmbeddingCache | str | os.PathLike[str] | None) -> EmbeddingCache | None:
@@ -890,8 +905,6 @@ def _case_roster(cases: pd.DataFrame) -> ExpertArrays:
         busy_offsets=np.zeros(n + 1, dtype=np.int64),
         busy_start=np.zeros(0, dtype=np.int64),
         busy_end=np.zeros(0, dtype=np.int64),
-        conflict_vocabulary=(),
-        conflicts=sp.csr_matrix((n, 0), dtype=np.float32),
     )
 
 
@@ -911,8 +924,6 @@ def _unconstrained(req: RequestArrays) -> RequestArrays:
         languages=sp.csr_matrix(req.languages.shape, dtype=np.float32),
         region=np.full(n, -1, dtype=np.int64),
         country=np.full(n, -1, dtype=np.int64),
-        conflict_tokens=tuple(() for _ in range(n)),
-        exclude=tuple(() for _ in range(n)),
     )
 
 

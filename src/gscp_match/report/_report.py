@@ -284,7 +284,7 @@ def _provenance(
     weights: Mapping[str, float] | None,
     generated: dt.date | None,
 ) -> Provenance:
-    from gscp_match import __version__
+    from gscp_match._version import __version__
 
     files = []
     for kind, path in (inputs or {}).items():

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from gscp_match._lazy import attach
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from gscp_match.scale._distributed import SCHEDULERS, distributed_shortlist
+    from gscp_match.scale._dask import SCHEDULERS
+    from gscp_match.scale._distributed import distributed_shortlist
     from gscp_match.scale._store import ProfileStore, StoreError
 
 __all__ = [
@@ -21,7 +22,7 @@ _EXPORTS = {
     "ProfileStore": "._store",
     "StoreError": "._store",
     "distributed_shortlist": "._distributed",
-    "SCHEDULERS": "._distributed",
+    "SCHEDULERS": "._dask",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

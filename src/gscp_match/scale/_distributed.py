@@ -28,71 +28,47 @@ the extra: ``pip install 'gscp_match[distributed]'``.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import logging
 import os
-import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from gscp_match.core import _scoring as scoring
+from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from gscp_match.core._topk import TopK
 from gscp_match.errors import InputError
+from gscp_match.scale._dask import (
+    Scheduler,
+    _connect,
+    _map,
+    _worker_slots,
+    check_scheduler,
+)
 from gscp_match.scale._store import ShardEntry, StoreManifest
-from gscp_match.tables._arrays import ExpertArrays, RequestArrays
-from gscp_match.text._embed import Embedder, SentenceTransformerEmbedder
+from gscp_match.tables._arrays import RequestConflicts, conflict_matrix, expert_arrays, expert_conflicts
+from gscp_match.text._embed import Embedder
 from gscp_match.text._lexical import LexicalIndex
 
 if TYPE_CHECKING:
-    from distributed import Client
 
-    from gscp_match.scale._store import ProfileStore, ShardJob, ShardResult
+    from gscp_match.scale._store import ProfileStore
 
 __all__ = [
-    "SCHEDULERS",
-    "check_scheduler",
-    "Scheduler",
     "distributed_shortlist",
     "merge_shortlists",
-    "run_shard_jobs",
     "shard_bounds",
     "shard_inputs",
     "store_shortlist",
-    "resident_embedders",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Scheduler names; any other string must be a scheduler address (``tcp://host:port``, ``host:port``).
-SCHEDULERS: tuple[str, ...] = ("sync", "threads", "processes", "local")
-Scheduler = Union[str, "Client"]
-INSTALL_HINT = "pip install 'gscp_match[distributed]'"
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-_ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://.+|[A-Za-z0-9_.-]+:\d+)$")
-
-
-def _require(module: str) -> Any:
-    """Import ``dask`` or ``distributed``, or raise an ImportError that names the extra to install."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"distributed scoring and encoding need Dask ({module!r} is missing): {INSTALL_HINT}"
-        ) from exc
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Shards and the merge (pure numpy).
@@ -147,7 +123,6 @@ def _slice_experts(experts: ExpertArrays, start: int, stop: int) -> ExpertArrays
         busy_offsets=experts.busy_offsets[start : stop + 1] - b0,
         busy_start=experts.busy_start[b0:b1],
         busy_end=experts.busy_end[b0:b1],
-        conflicts=experts.conflicts[start:stop],
     )
 
 
@@ -233,117 +208,6 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
 # Running tasks on a scheduler.
 
 
-def check_scheduler(scheduler: object) -> None:
-    """Raise unless ``scheduler`` is a valid choice and the Dask packages it needs import.
-
-    Raises
-    ------
-    ValueError
-        An unknown name (the message lists the valid ones) or an object that is not a Client.
-    ImportError
-        Dask is missing; the message names ``pip install 'gscp_match[distributed]'``.
-
-    Examples
-    --------
-    >>> check_scheduler("threads")
-    >>> check_scheduler("thread")
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown scheduler 'thread'; valid: sync, threads, processes, local, a scheduler address ...
-    """
-    if isinstance(scheduler, str):
-        if scheduler in ("sync", "threads", "processes"):
-            _require("dask")
-            return
-        if scheduler == "local" or _ADDRESS.match(scheduler):
-            _require("distributed")
-            return
-        raise ValueError(
-            f"unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}, a scheduler address "
-            "(tcp://host:8786) or a dask.distributed.Client"
-        )
-    client_type = _require("distributed").Client
-    if not isinstance(scheduler, client_type):
-        raise ValueError(
-            f"scheduler must be one of {', '.join(SCHEDULERS)}, a scheduler address or a dask.distributed.Client; "
-            f"got {type(scheduler).__name__}"
-        )
-
-
-@contextlib.contextmanager
-def _connect(scheduler: Scheduler) -> Iterator[Client | None]:
-    """A Client for ``local``, an address or a Client; None for the single-machine schedulers."""
-    if isinstance(scheduler, str) and scheduler in ("sync", "threads", "processes"):
-        _require("dask")
-        yield None
-        return
-    if not isinstance(scheduler, str):
-        yield scheduler
-        return
-    distributed = _require("distributed")
-    if scheduler == "local":
-        with _environ_kept():
-            cluster = distributed.LocalCluster(
-                threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.WARNING
-            )
-        with cluster, distributed.Client(cluster) as client:
-            yield client
-        return
-    with distributed.Client(scheduler) as client:
-        yield client
-
-
-@contextlib.contextmanager
-def _environ_kept() -> Iterator[None]:
-    """Undo the environment changes Dask makes while it spawns local workers.
-
-    Dask sets ``OMP_NUM_THREADS=1`` (and the MKL / OpenBLAS equivalents) in this process's environment to pass them
-    to its workers, and leaves them set: torch imported afterwards here would run on one thread.
-    """
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        for key in set(os.environ) - set(saved):
-            del os.environ[key]
-        os.environ.update(saved)
-
-
-def _worker_slots(client: Client | None) -> int:
-    if client is None:
-        return os.cpu_count() or 1
-    workers = client.scheduler_info().get("workers", {})
-    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
-
-
-def _map(
-    function: Callable[..., _R],
-    items: Sequence[Any],
-    *,
-    scheduler: Scheduler,
-    client: Client | None,
-    shared: object = None,
-) -> list[_R]:
-    """``[function(item) for item in items]`` (``function(item, shared)`` when ``shared`` is given) on the
-    scheduler; results in item order. With a Client, ``shared`` is sent once to each worker, not once per task."""
-    extra: tuple[object, ...] = () if shared is None else (shared,)
-    if client is None:
-        dask = _require("dask")
-        common = tuple(dask.delayed(x, traverse=False) for x in extra)
-        tasks = [dask.delayed(function, pure=False)(item, *common) for item in items]
-        options: dict[str, Any] = {"scheduler": scheduler}
-        if scheduler == "processes":
-            options.update(num_workers=min(len(items), os.cpu_count() or 1), chunksize=1)
-        elif scheduler == "threads":
-            options.update(num_workers=min(len(items), os.cpu_count() or 1))
-        return list(dask.compute(*tasks, **options))
-    # Scatter first, so large items travel once and the graph stays small.
-    futures = client.scatter(list(items), hash=False)
-    common_futures = [client.scatter(x, broadcast=True, hash=False) for x in extra]
-    columns = [[f] * len(futures) for f in common_futures]
-    return list(client.gather(client.map(function, futures, *columns, pure=False)))
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Scoring.
 
@@ -420,84 +284,6 @@ def distributed_shortlist(
 # ---------------------------------------------------------------------------------------------------------------
 # Encoding.
 
-# The embedders a worker process holds, by name: the first one a task brings stays, with its model loaded once.
-_RESIDENT: dict[str, Embedder] = {}
-_RESIDENT_REGISTRATIONS: dict[str, int] = {}
-_RESIDENT_LOCK = threading.Lock()
-
-
-def _resident_embedder(embedder: Embedder) -> Embedder:
-    """The process's embedder with this name (registering ``embedder`` on first use)."""
-    with _RESIDENT_LOCK:
-        held = _RESIDENT.get(embedder.name)
-        if held is None:
-            _RESIDENT[embedder.name] = held = embedder
-            _RESIDENT_REGISTRATIONS[embedder.name] = _RESIDENT_REGISTRATIONS.get(embedder.name, 0) + 1
-        return held
-
-
-def resident_embedders() -> dict[str, int]:
-    """Names of the embedders held by this process and how often each was registered (1 = loaded once).
-
-    Run it on workers with ``client.run(resident_embedders)`` to check that each loaded its model once.
-
-    >>> isinstance(resident_embedders(), dict)
-    True
-    """
-    with _RESIDENT_LOCK:
-        return dict(_RESIDENT_REGISTRATIONS)
-
-
-def _portable(embedder: Embedder) -> Embedder:
-    """A copy that pickles without its loaded model (the worker loads its own copy once)."""
-    if isinstance(embedder, SentenceTransformerEmbedder) and embedder._model is not None:
-        light = copy.copy(embedder)
-        light._model = None
-        return light
-    return embedder
-
-
-def _build_on_worker(job: ShardJob, *, embedder: Embedder) -> ShardResult:
-    from gscp_match.scale._store import build_shard
-
-    return build_shard(job, _resident_embedder(embedder))
-
-
-def _build_here(job: ShardJob, *, embedder: Embedder) -> ShardResult:
-    from gscp_match.scale._store import build_shard
-
-    return build_shard(job, embedder)
-
-
-def run_shard_jobs(jobs: Sequence[ShardJob], embedder: Embedder, *, scheduler: Scheduler) -> list[ShardResult]:
-    """Write profile-store shards on Dask workers (each encodes its new or changed profiles and writes its shard).
-
-    Parameters
-    ----------
-    jobs : sequence of ShardJob
-        From :meth:`gscp_match.scale._store.ProfileStore.update`.
-    embedder : Embedder
-        Sent to the workers without its loaded model; each worker process loads it once and keeps it.
-    scheduler : str or dask.distributed.Client
-        As in :func:`distributed_shortlist`. With ``"threads"`` or ``"sync"`` the embedder is shared in-process.
-
-    Returns
-    -------
-    list of ShardResult
-        In job order.
-    """
-    check_scheduler(scheduler)
-    if not jobs:
-        return []
-    with _connect(scheduler) as client:
-        if client is None and scheduler in ("sync", "threads"):
-            if scheduler == "threads" and len(jobs) > 1 and any(job.planned for job in jobs):
-                embedder.count_tokens(["warm up"])  # load the model once, before threads race to load it
-            return _map(partial(_build_here, embedder=embedder), list(jobs), scheduler=scheduler, client=None)
-        build = partial(_build_on_worker, embedder=_portable(embedder))
-        return _map(build, list(jobs), scheduler=scheduler, client=client)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Scoring straight from a profile store.
 
@@ -509,6 +295,7 @@ class _RequestSide:
     directory: str
     manifest: StoreManifest
     requests: RequestArrays
+    conflicts: RequestConflicts | None
     request_embeddings: NDArray[np.float32]
     request_lexical: sp.csr_matrix | None
     lexical: LexicalIndex | None
@@ -523,22 +310,23 @@ def _store_shard_inputs(entry: ShardEntry, side: _RequestSide) -> ScoringInputs:
     from gscp_match.scale._store import read_shards
 
     roster = read_shards(side.directory, side.manifest, [entry])
-    experts = ExpertArrays.from_table(roster.experts)
-    present = set(experts.ids.tolist())
-    # A request may exclude experts held by other shards: only this shard's ids are looked up here.
-    requests = replace(
-        side.requests, exclude=tuple(tuple(e for e in excluded if e in present) for excluded in side.requests.exclude)
+    experts = expert_arrays(roster.experts)
+    # A request may exclude experts held by other shards: conflict_matrix looks up this shard's ids only.
+    conflicts = (
+        conflict_matrix(side.conflicts, expert_conflicts(roster.experts), experts.ids)
+        if side.conflicts is not None
+        else None
     )
     doc_lexical = side.lexical.transform(roster.passages) if side.lexical is not None else None
     return ScoringInputs(
-        requests=requests,
+        requests=side.requests,
         experts=experts,
         request_embeddings=side.request_embeddings,
         doc_embeddings=roster.doc_embeddings,
         doc_offsets=roster.doc_offsets,
         request_lexical=side.request_lexical if side.lexical is not None else None,
         doc_lexical=doc_lexical,
-        conflicts=scoring.conflict_matrix(requests, experts),
+        conflicts=conflicts,
         holidays=side.holidays,
         aggregation=side.aggregation,
     )
@@ -561,6 +349,7 @@ def store_shortlist(
     lexical: LexicalIndex | None = None,
     request_lexical: sp.csr_matrix | None = None,
     holidays: NDArray[np.int64] | Sequence[int] = (),
+    conflicts: RequestConflicts | None = None,
     aggregation: str = "max",
     chunk_size: int = 8192,
 ) -> Shortlist:
@@ -577,7 +366,7 @@ def store_shortlist(
     store : ProfileStore or path
         Must be reachable at the same path from every worker.
     requests : RequestArrays
-        ``(n_requests,)`` the round (:meth:`RequestArrays.from_table`).
+        ``(n_requests,)`` the round (:func:`gscp_match.tables._arrays.request_arrays`).
     request_embeddings : (n_requests, d) float32
         From the store's embedder (checked by name).
     embedder : Embedder, str or path
@@ -589,6 +378,9 @@ def store_shortlist(
     request_lexical : CSR (n_requests, n_terms), optional
         ``lexical.transform(request texts)``.
     holidays : (n_holidays,) int64 day numbers
+    conflicts : RequestConflicts, optional
+        The requests' conflict tokens and excluded ids (:func:`gscp_match.tables._arrays.request_conflicts`);
+        each shard turns them into its columns of the conflict matrix. Without it, no conflict filter.
     aggregation : {"max", "mean", "topk"}
 
     Returns
@@ -609,7 +401,7 @@ def store_shortlist(
     check_scheduler(scheduler)
     store = store if isinstance(store, ProfileStore) else ProfileStore(store)
     manifest = store.check_embedder(embedder)
-    excluded = np.array(sorted({e for ids in requests.exclude for e in ids}), dtype=object)
+    excluded = np.array(sorted({e for ids in (conflicts.exclude if conflicts else ()) for e in ids}), dtype=object)
     if excluded.size:  # each shard sees only its own ids: check the whole store once, as ExpertArrays.positions does
         unknown = excluded[~np.isin(excluded, store.ids())]
         if unknown.size:
@@ -621,6 +413,7 @@ def store_shortlist(
         directory=str(store.directory),
         manifest=manifest,
         requests=requests,
+        conflicts=conflicts,
         request_embeddings=q,
         request_lexical=request_lexical,
         lexical=lexical,

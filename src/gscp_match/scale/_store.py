@@ -54,16 +54,18 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from gscp_match.errors import InputError
+from gscp_match.scale._dask import run_encoding_jobs
 from gscp_match.tables._io import atomic_path
 from gscp_match.tables._schema import to_file_form
 from gscp_match.tables._validate import as_table, check_references, validate_table
 from gscp_match.text._cache import _try_lock, text_key
-from gscp_match.text._embed import Embedder, load_embedder
+from gscp_match.text._embed import Embedder
+from gscp_match.text._load import load_embedder
 from gscp_match.text._similarity import DEFAULT_PASSAGE_TOKENS
 from gscp_match.text._texts import expert_documents
 
 if TYPE_CHECKING:
-    from gscp_match.scale._distributed import Scheduler
+    from gscp_match.scale._dask import Scheduler
 
 __all__ = [
     "ProfileStore",
@@ -722,7 +724,7 @@ class ProfileStore:
         """The manifest, after checking that the store was built with ``embedder``.
 
         ``embedder`` is an Embedder, an embedder name (``manifest.embedder``), or a specification that
-        :func:`gscp_match.text._embed.load_embedder` takes (``"hashing"``, a model folder).
+        :func:`gscp_match.text._load.load_embedder` takes (``"hashing"``, a model folder).
 
         Raises
         ------
@@ -818,10 +820,10 @@ class ProfileStore:
         evidence : DataFrame or path, optional
             Evidence rows; their titles and texts are embedded with the bio.
         embedder : Embedder, str, path or None
-            As :func:`gscp_match.text._embed.load_embedder` takes it; must be the store's embedder unless ``rebuild``.
+            As :func:`gscp_match.text._load.load_embedder` takes it; must be the store's embedder unless ``rebuild``.
         scheduler : str or dask.distributed.Client, optional
             None: write the shards in this process. Otherwise the shards are written by Dask workers (see
-            :func:`gscp_match.scale._distributed.run_shard_jobs`): ``"threads"``, ``"processes"``, ``"sync"``,
+            :func:`gscp_match.scale._dask.run_encoding_jobs`): ``"threads"``, ``"processes"``, ``"sync"``,
             ``"local"`` (a LocalCluster for this call), a scheduler address, or a Client.
         shard_size : int
             Profiles per shard in a new store; a shard is split when it grows past twice this.
@@ -979,9 +981,7 @@ class ProfileStore:
             return []
         if scheduler is None:
             return [build_shard(job, embedder) for job in jobs]
-        from gscp_match.scale._distributed import run_shard_jobs
-
-        return run_shard_jobs(jobs, embedder, scheduler=scheduler)
+        return run_encoding_jobs(build_shard, jobs, embedder, scheduler=scheduler)
 
     def _remove_unlisted(self, manifest: StoreManifest) -> None:
         """Delete shard files the manifest does not list, and stale temporaries."""

@@ -1,10 +1,11 @@
 """Validated tables -> arrays: the one place that maps ids to integer rows.
 
-The scoring and assignment cores work on integer positions only. :class:`ExpertArrays` holds a roster sorted by
-``expert_id`` (so ties broken by position are ties broken by id, whatever order the file had), and
-:class:`RequestArrays` a round of requests in file order. Categorical columns become sparse 0/1 matrices over fixed
-vocabularies (:data:`THEME_CODES`, :data:`REGION_CODES`, ISO languages and countries), so request-expert overlaps are
-sparse or small dense matrix products.
+The scoring and assignment cores work on integer positions only (:mod:`gscp_match.core._arrays`).
+:func:`expert_arrays` builds a roster's arrays sorted by ``expert_id`` (so ties broken by position are ties broken
+by id, whatever order the file had), :func:`request_arrays` a round's in file order. Conflicts of interest are ids
+and tokens: :func:`conflict_matrix` turns them into the core's ``(n_requests, n_experts)`` matrix here.
+Categorical columns become sparse 0/1 matrices over fixed vocabularies (:data:`THEME_CODES`, :data:`REGION_CODES`,
+ISO languages and countries), so request-expert overlaps are sparse or small dense matrix products.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pycountry
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from gscp_match.core._arrays import CaseArrays, ExpertArrays, RequestArrays
 from gscp_match.errors import InputError
 from gscp_match.tables._vocab import REGIONS, THEMES, country_name, country_region, normalize_country
 
@@ -27,9 +29,15 @@ __all__ = [
     "REGION_CODES",
     "LANGUAGE_CODES",
     "COUNTRY_CODES",
-    "ExpertArrays",
-    "RequestArrays",
-    "CaseArrays",
+    "ExpertConflicts",
+    "RequestConflicts",
+    "expert_arrays",
+    "expert_conflicts",
+    "expert_positions",
+    "request_arrays",
+    "request_conflicts",
+    "case_arrays",
+    "conflict_matrix",
     "day_numbers",
     "conflict_token",
     "one_hot",
@@ -91,84 +99,69 @@ def conflict_token(value: str) -> str:
     return code if code is not None else text.casefold()
 
 
+def expert_arrays(experts: pd.DataFrame) -> ExpertArrays:
+    """The core's arrays of a validated experts table that is already sorted by ``expert_id``."""
+    ids = experts["expert_id"].to_numpy(dtype=object)
+    if len(ids) > 1 and not bool(np.all(ids[:-1] < ids[1:])):
+        raise ValueError("experts must be sorted by expert_id with unique ids (Matcher sorts them)")
+    countries = experts["countries"].tolist()
+    regions = [
+        tuple(r) + tuple(filter(None, (country_region(c) for c in cs)))
+        for r, cs in zip(experts["regions"], countries, strict=True)
+    ]
+    busy_owner, busy_start, busy_end = _busy_intervals(experts["busy"].tolist())
+    offsets = np.searchsorted(busy_owner, np.arange(len(ids) + 1)).astype(np.int64)
+    return ExpertArrays(
+        ids=ids,
+        korean=experts["korean_experience"].to_numpy(dtype=bool),
+        day_rate=experts["day_rate_usd"].to_numpy(dtype=np.float64),
+        capacity=experts["max_assignments"].to_numpy(dtype=np.int64),
+        themes=one_hot(experts["themes"], THEME_CODES),
+        languages=one_hot(experts["languages"], LANGUAGE_CODES),
+        regions=one_hot(regions, REGION_CODES),
+        countries=one_hot(countries, COUNTRY_CODES),
+        busy_offsets=offsets,
+        busy_start=busy_start,
+        busy_end=busy_end,
+    )
+
+
+def expert_positions(ids: NDArray[np.object_], wanted: Sequence[str]) -> NDArray[np.int64]:
+    """Rows of the ``wanted`` expert ids in ``ids`` (sorted, as :func:`expert_arrays` keeps them); an unknown id is
+    an :class:`InputError`.
+
+    >>> expert_positions(np.array(["E1", "E2", "E3"], dtype=object), ["E3", "E1"])
+    array([2, 0])
+    """
+    ids_array = np.asarray(list(wanted), dtype=object)
+    pos = np.searchsorted(ids, ids_array)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = ids[pos] == ids_array if len(ids) else np.zeros(len(ids_array), dtype=bool)
+    if not np.all(found):
+        unknown = ", ".join(map(repr, ids_array[~found][:5]))
+        raise InputError(f"unknown expert id(s): {unknown}")
+    return pos.astype(np.int64)
+
+
 @dataclass(frozen=True, slots=True)
-class ExpertArrays:
-    """A roster as arrays, rows sorted by ``expert_id``.
+class ExpertConflicts:
+    """A roster's declared conflicts of interest as tokens (see :func:`conflict_token`).
 
     Attributes
     ----------
-    ids : (n_experts,) object array of str, sorted ascending.
-    korean : (n_experts,) bool; Korean experience.
-    day_rate : (n_experts,) float64; NaN where unknown.
-    capacity : (n_experts,) int64; engagements per round.
-    themes : (n_experts, len(THEME_CODES)) CSR 0/1.
-    languages : (n_experts, len(LANGUAGE_CODES)) CSR 0/1.
-    regions : (n_experts, len(REGION_CODES)) CSR 0/1; listed regions plus the regions of countries worked in.
-    countries : (n_experts, len(COUNTRY_CODES)) CSR 0/1; countries worked in.
-    busy_offsets : (n_experts + 1,) int64; busy intervals of expert ``e`` are ``[busy_offsets[e], busy_offsets[e+1])``.
-    busy_start, busy_end : (n_intervals,) int64 inclusive day numbers.
-    conflict_vocabulary : tuple of str; conflict tokens (see :func:`conflict_token`).
-    conflicts : (n_experts, len(conflict_vocabulary)) CSR 0/1.
+    vocabulary : tuple of str; every token of the roster, sorted.
+    matrix : (n_experts, len(vocabulary)) CSR 0/1.
     """
 
-    ids: NDArray[np.object_]
-    korean: NDArray[np.bool_]
-    day_rate: NDArray[np.float64]
-    capacity: NDArray[np.int64]
-    themes: sp.csr_matrix
-    languages: sp.csr_matrix
-    regions: sp.csr_matrix
-    countries: sp.csr_matrix
-    busy_offsets: NDArray[np.int64]
-    busy_start: NDArray[np.int64]
-    busy_end: NDArray[np.int64]
-    conflict_vocabulary: tuple[str, ...]
-    conflicts: sp.csr_matrix
+    vocabulary: tuple[str, ...]
+    matrix: sp.csr_matrix
 
-    def __len__(self) -> int:
-        return len(self.ids)
 
-    @classmethod
-    def from_table(cls, experts: pd.DataFrame) -> ExpertArrays:
-        """Build from a validated experts table that is already sorted by ``expert_id``."""
-        ids = experts["expert_id"].to_numpy(dtype=object)
-        if len(ids) > 1 and not bool(np.all(ids[:-1] < ids[1:])):
-            raise ValueError("experts must be sorted by expert_id with unique ids (Matcher sorts them)")
-        countries = experts["countries"].tolist()
-        regions = [
-            tuple(r) + tuple(filter(None, (country_region(c) for c in cs)))
-            for r, cs in zip(experts["regions"], countries, strict=True)
-        ]
-        busy_owner, busy_start, busy_end = _busy_intervals(experts["busy"].tolist())
-        offsets = np.searchsorted(busy_owner, np.arange(len(ids) + 1)).astype(np.int64)
-        tokens = [tuple(conflict_token(c) for c in cs) for cs in experts["conflicts"]]
-        vocabulary = tuple(sorted({t for ts in tokens for t in ts}))
-        return cls(
-            ids=ids,
-            korean=experts["korean_experience"].to_numpy(dtype=bool),
-            day_rate=experts["day_rate_usd"].to_numpy(dtype=np.float64),
-            capacity=experts["max_assignments"].to_numpy(dtype=np.int64),
-            themes=one_hot(experts["themes"], THEME_CODES),
-            languages=one_hot(experts["languages"], LANGUAGE_CODES),
-            regions=one_hot(regions, REGION_CODES),
-            countries=one_hot(countries, COUNTRY_CODES),
-            busy_offsets=offsets,
-            busy_start=busy_start,
-            busy_end=busy_end,
-            conflict_vocabulary=vocabulary,
-            conflicts=one_hot(tokens, vocabulary),
-        )
-
-    def positions(self, ids: Sequence[str]) -> NDArray[np.int64]:
-        """Rows of the given expert ids; an unknown id is an :class:`InputError`."""
-        ids_array = np.asarray(list(ids), dtype=object)
-        pos = np.searchsorted(self.ids, ids_array)
-        pos = np.minimum(pos, max(len(self.ids) - 1, 0))
-        found = self.ids[pos] == ids_array if len(self.ids) else np.zeros(len(ids_array), dtype=bool)
-        if not np.all(found):
-            unknown = ", ".join(map(repr, ids_array[~found][:5]))
-            raise InputError(f"unknown expert id(s): {unknown}")
-        return pos.astype(np.int64)
+def expert_conflicts(experts: pd.DataFrame) -> ExpertConflicts:
+    """The conflict tokens of a validated experts table, rows in its order."""
+    tokens = [tuple(conflict_token(c) for c in cs) for cs in experts["conflicts"]]
+    vocabulary = tuple(sorted({t for ts in tokens for t in ts}))
+    return ExpertConflicts(vocabulary=vocabulary, matrix=one_hot(tokens, vocabulary))
 
 
 def _busy_intervals(
@@ -186,116 +179,100 @@ def _busy_intervals(
     return owner, start, end
 
 
+def request_arrays(requests: pd.DataFrame) -> RequestArrays:
+    """The core's arrays of a validated requests table, rows in its order."""
+    start = requests["window_start"].to_numpy(dtype="datetime64[D]")
+    end = requests["window_end"].to_numpy(dtype="datetime64[D]")
+    has_window = ~(np.isnat(start) | np.isnat(end))
+    window_start = np.where(has_window, start.astype(np.int64), 0)
+    window_end = np.where(has_window, end.astype(np.int64), 0)
+    region_index = {c: i for i, c in enumerate(REGION_CODES)}
+    country_index = {c: i for i, c in enumerate(COUNTRY_CODES)}
+    return RequestArrays(
+        ids=requests["request_id"].to_numpy(dtype=object),
+        days=requests["days"].fillna(0).to_numpy(dtype=np.int64),
+        has_window=has_window,
+        window_start=window_start.astype(np.int64),
+        window_end=window_end.astype(np.int64),
+        wants_korean=requests["korean_experience"].to_numpy(dtype=bool),
+        budget=requests["budget_usd"].to_numpy(dtype=np.float64),
+        experts_needed=requests["experts_needed"].fillna(1).to_numpy(dtype=np.int64),
+        themes=one_hot(requests["themes"], THEME_CODES),
+        languages=one_hot(requests["languages"], LANGUAGE_CODES),
+        region=np.array([region_index.get(r, -1) for r in requests["region"]], dtype=np.int64),
+        country=np.array([country_index.get(c, -1) for c in requests["country"]], dtype=np.int64),
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class RequestArrays:
-    """A round of requests as arrays, rows in the table's order.
+class RequestConflicts:
+    """What a round's requests can conflict with, as the edges know it: ids and tokens, turned into the core's
+    ``(n_requests, n_experts)`` matrix by :func:`conflict_matrix`.
 
     Attributes
     ----------
-    ids : (n_requests,) object array of str.
-    days : (n_requests,) int64 working days needed; 0 where not given.
-    has_window : (n_requests,) bool; window_start/window_end given.
-    window_start, window_end : (n_requests,) int64 inclusive day numbers (0 where no window).
-    wants_korean : (n_requests,) bool.
-    budget : (n_requests,) float64; NaN where not given.
-    experts_needed : (n_requests,) int64.
-    themes, languages : CSR 0/1 over THEME_CODES and LANGUAGE_CODES.
-    region : (n_requests,) int64 index into REGION_CODES, -1 where unknown.
-    country : (n_requests,) int64 index into COUNTRY_CODES, -1 where unknown.
-    conflict_tokens : tuple of tuple of str; the request's country, city and client as conflict tokens.
-    exclude : tuple of tuple of str; expert ids the request excludes.
+    tokens : tuple of tuple of str; each request's country, city and client as conflict tokens.
+    exclude : tuple of tuple of str; the expert ids each request excludes.
     """
 
-    ids: NDArray[np.object_]
-    days: NDArray[np.int64]
-    has_window: NDArray[np.bool_]
-    window_start: NDArray[np.int64]
-    window_end: NDArray[np.int64]
-    wants_korean: NDArray[np.bool_]
-    budget: NDArray[np.float64]
-    experts_needed: NDArray[np.int64]
-    themes: sp.csr_matrix
-    languages: sp.csr_matrix
-    region: NDArray[np.int64]
-    country: NDArray[np.int64]
-    conflict_tokens: tuple[tuple[str, ...], ...]
+    tokens: tuple[tuple[str, ...], ...]
     exclude: tuple[tuple[str, ...], ...]
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @classmethod
-    def from_table(cls, requests: pd.DataFrame) -> RequestArrays:
-        """Build from a validated requests table."""
-        start = requests["window_start"].to_numpy(dtype="datetime64[D]")
-        end = requests["window_end"].to_numpy(dtype="datetime64[D]")
-        has_window = ~(np.isnat(start) | np.isnat(end))
-        window_start = np.where(has_window, start.astype(np.int64), 0)
-        window_end = np.where(has_window, end.astype(np.int64), 0)
-        region_index = {c: i for i, c in enumerate(REGION_CODES)}
-        country_index = {c: i for i, c in enumerate(COUNTRY_CODES)}
-        tokens = []
-        for country, city, client in zip(requests["country"], requests["city"], requests["client"], strict=True):
-            found = [country] if country else []
-            if country:
-                found.append(conflict_token(country_name(country)))
-            found += [conflict_token(v) for v in (city, client) if v]
-            tokens.append(tuple(dict.fromkeys(found)))
-        return cls(
-            ids=requests["request_id"].to_numpy(dtype=object),
-            days=requests["days"].fillna(0).to_numpy(dtype=np.int64),
-            has_window=has_window,
-            window_start=window_start.astype(np.int64),
-            window_end=window_end.astype(np.int64),
-            wants_korean=requests["korean_experience"].to_numpy(dtype=bool),
-            budget=requests["budget_usd"].to_numpy(dtype=np.float64),
-            experts_needed=requests["experts_needed"].fillna(1).to_numpy(dtype=np.int64),
-            themes=one_hot(requests["themes"], THEME_CODES),
-            languages=one_hot(requests["languages"], LANGUAGE_CODES),
-            region=np.array([region_index.get(r, -1) for r in requests["region"]], dtype=np.int64),
-            country=np.array([country_index.get(c, -1) for c in requests["country"]], dtype=np.int64),
-            conflict_tokens=tuple(tokens),
-            exclude=tuple(tuple(e) for e in requests["exclude_experts"]),
-        )
-
-    def subset(self, rows: NDArray[np.int64]) -> RequestArrays:
+    def subset(self, rows: NDArray[np.int64]) -> RequestConflicts:
         """The requests at ``rows``, in that order."""
-        rows = np.asarray(rows, dtype=np.int64)
-        return RequestArrays(
-            ids=self.ids[rows],
-            days=self.days[rows],
-            has_window=self.has_window[rows],
-            window_start=self.window_start[rows],
-            window_end=self.window_end[rows],
-            wants_korean=self.wants_korean[rows],
-            budget=self.budget[rows],
-            experts_needed=self.experts_needed[rows],
-            themes=self.themes[rows],
-            languages=self.languages[rows],
-            region=self.region[rows],
-            country=self.country[rows],
-            conflict_tokens=tuple(self.conflict_tokens[i] for i in rows),
-            exclude=tuple(self.exclude[i] for i in rows),
+        return RequestConflicts(
+            tokens=tuple(self.tokens[i] for i in rows), exclude=tuple(self.exclude[i] for i in rows)
         )
 
 
-@dataclass(frozen=True, slots=True)
-class CaseArrays:
-    """A case catalog as arrays, rows sorted by ``case_id``.
+def request_conflicts(requests: pd.DataFrame) -> RequestConflicts:
+    """The conflict tokens and exclusions of a validated requests table."""
+    tokens = []
+    for country, city, client in zip(requests["country"], requests["city"], requests["client"], strict=True):
+        found = [country] if country else []
+        if country:
+            found.append(conflict_token(country_name(country)))
+        found += [conflict_token(v) for v in (city, client) if v]
+        tokens.append(tuple(dict.fromkeys(found)))
+    return RequestConflicts(tokens=tuple(tokens), exclude=tuple(tuple(e) for e in requests["exclude_experts"]))
 
-    Attributes
-    ----------
-    ids : (n_cases,) object array of str, sorted.
-    themes : (n_cases, len(THEME_CODES)) CSR 0/1.
+
+def conflict_matrix(
+    requests: RequestConflicts, experts: ExpertConflicts, expert_ids: NDArray[np.object_]
+) -> sp.csr_matrix:
+    """``(n_requests, n_experts)`` CSR bool: the expert declared a conflict with the request's country, city or
+    client, or the request excludes the expert.
+
+    ``expert_ids`` are the roster's ids in row order (sorted). An excluded id that is not among them is skipped:
+    the tables' checks (:func:`~gscp_match.tables.validate_table`'s references) reject unknown ids before, and a
+    shard of a profile store holds only some of the roster.
     """
+    vocabulary = {t: i for i, t in enumerate(experts.vocabulary)}
+    rows, cols = [], []
+    for r, tokens in enumerate(requests.tokens):
+        for t in tokens:
+            if t in vocabulary:
+                rows.append(r)
+                cols.append(vocabulary[t])
+    n_req = len(requests.tokens)
+    request_tokens = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_req, len(experts.vocabulary))
+    )
+    named = (request_tokens @ experts.matrix.T).tocsr()
+    wanted = np.asarray([e for excluded in requests.exclude for e in excluded], dtype=object)
+    owner = np.asarray([r for r, excluded in enumerate(requests.exclude) for _ in excluded], dtype=np.int64)
+    pos = np.searchsorted(expert_ids, wanted) if wanted.size else np.zeros(0, dtype=np.int64)
+    pos = np.minimum(pos, max(len(expert_ids) - 1, 0))
+    present = expert_ids[pos] == wanted if len(expert_ids) else np.zeros(len(wanted), dtype=bool)
+    excluded = sp.csr_matrix(
+        (np.ones(int(present.sum()), dtype=np.float32), (owner[present], pos[present])), shape=named.shape
+    )
+    both = (named + excluded).tocsr()
+    both.data = both.data > 0
+    both.eliminate_zeros()
+    return both.astype(bool)
 
-    ids: NDArray[np.object_]
-    themes: sp.csr_matrix
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @classmethod
-    def from_table(cls, cases: pd.DataFrame) -> CaseArrays:
-        """Build from a validated cases table sorted by ``case_id``."""
-        return cls(ids=cases["case_id"].to_numpy(dtype=object), themes=one_hot(cases["themes"], THEME_CODES))
+def case_arrays(cases: pd.DataFrame) -> CaseArrays:
+    """The core's arrays of a validated cases table sorted by ``case_id``."""
+    return CaseArrays(ids=cases["case_id"].to_numpy(dtype=object), themes=one_hot(cases["themes"], THEME_CODES))

@@ -13,14 +13,9 @@ from gscp_match._lazy import attach
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gscp_match.text._cache import EmbeddingCache
     from gscp_match.text._e5 import E5Embedder
-    from gscp_match.text._embed import (
-        EMBEDDER_NAMES,
-        Embedder,
-        HashingEmbedder,
-        SentenceTransformerEmbedder,
-        load_embedder,
-    )
+    from gscp_match.text._embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder
     from gscp_match.text._language import LANGUAGES, detect_languages
+    from gscp_match.text._load import EMBEDDER_NAMES, load_embedder
     from gscp_match.text._onnx import OnnxEmbedder
     from gscp_match.text._passages import split_passages
     from gscp_match.text._similarity import similarity
@@ -45,8 +40,8 @@ _EXPORTS = {
     "Embedder": "._embed",
     "HashingEmbedder": "._embed",
     "SentenceTransformerEmbedder": "._embed",
-    "load_embedder": "._embed",
-    "EMBEDDER_NAMES": "._embed",
+    "load_embedder": "._load",
+    "EMBEDDER_NAMES": "._load",
     "OnnxEmbedder": "._onnx",
     "E5Embedder": "._e5",
     "EmbeddingCache": "._cache",

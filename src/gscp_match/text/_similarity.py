@@ -14,8 +14,9 @@ from numpy.typing import NDArray
 from gscp_match.core._aggregate import aggregate, owner_offsets
 from gscp_match.errors import InputError, check_texts
 from gscp_match.text._cache import EmbeddingCache, encode_cached
-from gscp_match.text._embed import Embedder, load_embedder
+from gscp_match.text._embed import Embedder
 from gscp_match.text._lexical import LexicalIndex
+from gscp_match.text._load import load_embedder
 from gscp_match.text._passages import explode_documents
 
 __all__ = [
@@ -115,7 +116,7 @@ def similarity(
         ``(1 - w) * clip(dense, 0, 1) + w * lexical`` with ``w = lexical_weight``; negative cosines carry no
         useful signal and are clipped so both parts lie in ``[0, 1]``.
     embedder : str, os.PathLike, Embedder or None
-        Passed to :func:`gscp_match.text._embed.load_embedder` (``None``: the default local model; ``"hashing"``:
+        Passed to :func:`gscp_match.text._load.load_embedder` (``None``: the default local model; ``"hashing"``:
         the model-free fake). Not used by ``"lexical"``.
     cache : EmbeddingCache or None
         On-disk embedding cache; ``None`` caches nothing.
