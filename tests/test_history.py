@@ -13,8 +13,8 @@ from gscp_match.core import _scoring as scoring
 from gscp_match.core._scoring import COMPONENTS, Weights
 from gscp_match.errors import InputError
 from gscp_match.evaluate._metrics import read_judgments
-from gscp_match.match._matcher import Matcher
 from gscp_match.evaluate._simulate import select_top, simulate_history
+from gscp_match.match._matcher import Matcher
 from gscp_match.tables._history import HISTORY_COLUMNS, check_history, history_judgments, read_history
 from gscp_match.tables._validate import read_table, validate_table
 
