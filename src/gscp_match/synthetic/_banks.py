@@ -103,7 +103,7 @@ def read_bank(name: str) -> Any:
     """
     if name not in BANK_FILES:
         raise KeyError(f"unknown phrase bank {name!r}; the banks are {', '.join(BANK_FILES)}")
-    text = resources.files("gscp_match.synthetic").joinpath("data", name).read_text(encoding="utf-8")
+    text = (resources.files("gscp_match.synthetic") / "data" / name).read_text(encoding="utf-8")
     bank = _freeze(json.loads(text))
     if name == "places.json":
         countries = {code: Country(**row) for code, row in bank["countries"].items()}

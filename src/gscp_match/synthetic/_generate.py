@@ -22,7 +22,7 @@ import dataclasses
 import logging
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -239,11 +239,29 @@ def _table(values: Sequence[str]) -> pa.Array:
     return pa.array([*values, None], type=_STR)
 
 
-def _ragged(groups: Sequence[Sequence[str]]) -> tuple[list[str], NDArray[np.int64], NDArray[np.int64]]:
-    """Flatten variable-length phrase groups: (flat list, offsets, counts)."""
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Variable-length groups, flattened: group ``g`` is ``values[offsets[g] : offsets[g] + counts[g]]``."""
+
+    values: Any  # list of phrases, or an int64 array of positions
+    offsets: NDArray[np.int64]
+    counts: NDArray[np.int64]
+
+
+def _layout(groups: Sequence[Sized]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     counts = np.array([len(g) for g in groups], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    return [s for g in groups for s in g], offsets, counts
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64), counts
+
+
+def _ragged(groups: Sequence[Sequence[str]]) -> _Groups:
+    """Phrase groups, flattened into a list."""
+    return _Groups([s for g in groups for s in g], *_layout(groups))
+
+
+def _positions(groups: Sequence[Sequence[int] | NDArray[np.int64]]) -> _Groups:
+    """Groups of table positions, flattened into an int64 array."""
+    values = np.array([i for g in groups for i in g], dtype=np.int64)
+    return _Groups(values, *_layout(groups))
 
 
 def _cap(text: str) -> str:
@@ -256,10 +274,7 @@ def _with_article(role: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Lookups:
-    """Arrow string tables and integer arrays the generators index (``*_t``: tables ending with a null).
-
-    Ragged groups are flattened: group ``g`` of ``x`` is ``x[x_off[g] : x_off[g] + x_n[g]]``.
-    """
+    """Arrow string tables and integer arrays the generators index (``*_t``: tables ending with a null)."""
 
     # Languages, countries, regions and cities.
     lang_codes: tuple[str, ...]
@@ -277,51 +292,33 @@ class _Lookups:
     client_countries: NDArray[np.int64]
     kr: int
     other_countries: NDArray[np.int64]  # outside the client regions, except Korea
-    region_country: NDArray[np.int64]  # client countries grouped by region
-    region_country_n: NDArray[np.int64]
-    region_country_off: NDArray[np.int64]
+    region_countries: _Groups  # client countries by region
     region_code_t: pa.Array
     region_text_t: pa.Array  # readable region list for every subset of the six regions, by bit mask
     city_name_t: pa.Array
     city_country: NDArray[np.int64]
-    country_city: NDArray[np.int64]  # cities grouped by country, in country order
-    country_city_n: NDArray[np.int64]
-    country_city_off: NDArray[np.int64]
+    country_cities: _Groups  # cities by country
     # Themes, practice groups and their phrases.
     theme_code_t: pa.Array
     theme_index: Mapping[str, int]
     theme_p: NDArray[np.float64]
-    roles: list[str]
-    role_off: NDArray[np.int64]
-    role_n: NDArray[np.int64]
+    roles: _Groups  # by theme, like the phrase groups below
     role_t: pa.Array
     a_role_t: pa.Array
-    nps: list[str]
-    np_off: NDArray[np.int64]
-    np_n: NDArray[np.int64]
+    nps: _Groups
     np_t: pa.Array
     np_cap_t: pa.Array
-    vps: list[str]
-    vp_off: NDArray[np.int64]
-    vp_n: NDArray[np.int64]
+    vps: _Groups
     vp_t: pa.Array
-    title_templates: list[str]
-    title_off: NDArray[np.int64]
-    title_n: NDArray[np.int64]
-    problem_templates: list[str]
-    problem_off: NDArray[np.int64]
-    problem_n: NDArray[np.int64]
+    titles: _Groups
+    problems: _Groups
     kref_t: pa.Array
-    related: NDArray[np.int64]
-    related_n: NDArray[np.int64]
-    related_off: NDArray[np.int64]
+    related: _Groups  # related themes by theme
     firm_b_t: pa.Array
     practices: tuple[str, ...]
     practice_t: pa.Array
     theme_practice: NDArray[np.int64]
-    client_templates: list[str]
-    client_off: NDArray[np.int64]
-    client_n: NDArray[np.int64]
+    clients: _Groups  # client templates by practice group
     conflict_orgs: tuple[str, ...]
     # Seniority levels.
     seniority_t: pa.Array
@@ -346,12 +343,10 @@ def _place_lookups() -> dict[str, Any]:
     lang_index = {c: i for i, c in enumerate(lang_codes)}
     codes = tuple(sorted(countries))
     index = {c: i for i, c in enumerate(codes)}
-    region = np.array([_REGION_CODES.index(countries[c].region) if countries[c].region else -1 for c in codes])
-    region = region.astype(np.int64)
+    # Position of a country's region in _REGION_CODES, -1 outside the client regions.
+    region = np.array([_REGION_CODES.index(r) if (r := countries[c].region) else -1 for c in codes], dtype=np.int64)
     client = np.flatnonzero(region >= 0)
-    region_country_n = np.array([(region == r).sum() for r in range(6)], dtype=np.int64)
     city_country = np.array([index[a2] for _, a2 in cities], dtype=np.int64)
-    country_city_n = np.bincount(city_country, minlength=len(codes)).astype(np.int64)
     return {
         "lang_codes": lang_codes,
         "lang_index": MappingProxyType(lang_index),
@@ -374,16 +369,12 @@ def _place_lookups() -> dict[str, Any]:
         "client_countries": client,
         "kr": index["KR"],
         "other_countries": np.flatnonzero((region < 0) & (np.arange(len(codes)) != index["KR"])),
-        "region_country": np.concatenate([client[region[client] == r] for r in range(6)]),
-        "region_country_n": region_country_n,
-        "region_country_off": np.concatenate([[0], np.cumsum(region_country_n)[:-1]]).astype(np.int64),
+        "region_countries": _positions([client[region[client] == r] for r in range(len(_REGION_CODES))]),
         "region_code_t": _table(_REGION_CODES),
         "region_text_t": _region_texts(places["region_names"]),
         "city_name_t": _table([c for c, _ in cities]),
         "city_country": city_country,
-        "country_city": np.argsort(city_country, kind="stable"),
-        "country_city_n": country_city_n,
-        "country_city_off": np.concatenate([[0], np.cumsum(country_city_n)[:-1]]).astype(np.int64),
+        "country_cities": _positions([np.flatnonzero(city_country == c) for c in range(len(codes))]),
     }
 
 
@@ -395,35 +386,31 @@ def _theme_lookups() -> dict[str, Any]:
         return [tuple(text[t][key]) for t in _THEME_CODES]
 
     theme_index = {t: i for i, t in enumerate(_THEME_CODES)}
-    roles, role_off, role_n = _ragged(bank("roles"))
-    nps, np_off, np_n = _ragged(bank("np"))
-    vps, vp_off, vp_n = _ragged(bank("vp"))
-    titles, title_off, title_n = _ragged(bank("title"))
-    problems, problem_off, problem_n = _ragged(bank("problem"))
-    related_n = np.array([len(themes["related"][t]) for t in _THEME_CODES], dtype=np.int64)
+    roles, nps, vps = _ragged(bank("roles")), _ragged(bank("np")), _ragged(bank("vp"))
     practices = tuple(themes["practice_clients"])
-    clients, client_off, client_n = _ragged([themes["practice_clients"][p] for p in practices])
     return {
         "theme_code_t": _table(_THEME_CODES),
         "theme_index": MappingProxyType(theme_index),
         "theme_p": np.array([themes["weights"][t] for t in _THEME_CODES], dtype=float),
-        **{"roles": roles, "role_off": role_off, "role_n": role_n, "role_t": _table(roles)},
-        "a_role_t": _table([_with_article(r) for r in roles]),
-        **{"nps": nps, "np_off": np_off, "np_n": np_n, "np_t": _table(nps), "np_cap_t": _table([_cap(s) for s in nps])},
-        **{"vps": vps, "vp_off": vp_off, "vp_n": vp_n, "vp_t": _table(vps)},
-        **{"title_templates": titles, "title_off": title_off, "title_n": title_n},
-        **{"problem_templates": problems, "problem_off": problem_off, "problem_n": problem_n},
+        "roles": roles,
+        "role_t": _table(roles.values),
+        "a_role_t": _table([_with_article(r) for r in roles.values]),
+        "nps": nps,
+        "np_t": _table(nps.values),
+        "np_cap_t": _table([_cap(s) for s in nps.values]),
+        "vps": vps,
+        "vp_t": _table(vps.values),
+        "titles": _ragged(bank("title")),
+        "problems": _ragged(bank("problem")),
         "kref_t": _table([str(text[t]["kref"]) for t in _THEME_CODES]),
-        "related": np.array([theme_index[r] for t in _THEME_CODES for r in themes["related"][t]], dtype=np.int64),
-        "related_n": related_n,
-        "related_off": np.concatenate([[0], np.cumsum(related_n)[:-1]]).astype(np.int64),
+        "related": _positions([[theme_index[r] for r in themes["related"][t]] for t in _THEME_CODES]),
         "firm_b_t": _table([read_bank("names.json")["firm_b"][t] for t in _THEME_CODES]),
         "practices": practices,
         "practice_t": _table(practices),
         "theme_practice": np.array(
             [practices.index(themes["practice_group"][t]) for t in _THEME_CODES], dtype=np.int64
         ),
-        **{"client_templates": clients, "client_off": client_off, "client_n": client_n},
+        "clients": _ragged([themes["practice_clients"][p] for p in practices]),
         "conflict_orgs": themes["conflict_orgs"],
         "seniority_t": _table([s.label for s in seniority]),
         "seniority_low": np.array([s.min_years for s in seniority]),
@@ -541,9 +528,9 @@ def _choose(rng: np.random.Generator, n: int, p: Sequence[float] | NDArray) -> N
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1).astype(np.int64)
 
 
-def _pick(rng: np.random.Generator, offsets: NDArray, counts: NDArray, group: NDArray) -> NDArray[np.int64]:
-    """One uniformly drawn member of each row's group in a flattened ragged table: positions, shape (n,)."""
-    return offsets[group] + (rng.random(len(group)) * counts[group]).astype(np.int64)
+def _pick(rng: np.random.Generator, groups: _Groups, group: NDArray) -> NDArray[np.int64]:
+    """One uniformly drawn member of each row's group: positions in ``groups.values``, shape (n,)."""
+    return groups.offsets[group] + (rng.random(len(group)) * groups.counts[group]).astype(np.int64)
 
 
 def _dedupe(idx: NDArray[np.int64], valid: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -686,7 +673,7 @@ def _themes(
     idx = np.empty((n, k), dtype=np.int64)
     idx[:, 0] = _choose(rng, n, lk.theme_p)
     for j in range(1, k):
-        related = lk.related[_pick(rng, lk.related_off, lk.related_n, idx[:, 0])]
+        related = lk.related.values[_pick(rng, lk.related, idx[:, 0])]
         idx[:, j] = np.where(rng.random(n) < related_p, related, rng.integers(0, len(_THEME_CODES), n))
     valid = np.arange(k)[None, :] < count[:, None]
     return _compact(idx, _dedupe(idx, valid))
@@ -880,7 +867,7 @@ def _countries_worked(
     country_slots = np.empty((n, k), dtype=np.int64)
     for j in range(k):
         region = top_regions[rows, (rng.random(n) * n_regions).astype(np.int64)]
-        country_slots[:, j] = lk.region_country[_pick(rng, lk.region_country_off, lk.region_country_n, region)]
+        country_slots[:, j] = lk.region_countries.values[_pick(rng, lk.region_countries, region)]
     country_slots[from_client, 0] = nationality[from_client]
     first_country = country_slots[:, 0].copy()
     country_idx, country_valid = _sorted_set(country_slots, np.arange(k)[None, :] < n_countries[:, None])
@@ -943,8 +930,9 @@ def _career(
 def _expert_table(profile: _Profile, *, busy: pa.Array, conflicts: pa.Array, bio: pa.Array) -> pd.DataFrame:
     lk = _lookups()
     n = len(profile.is_firm)
-    region_idx = np.broadcast_to(np.arange(6), (n, 6))
-    region_valid = (profile.region_bits[:, None] >> np.arange(6)[None, :] & 1).astype(bool)
+    k = len(_REGION_CODES)
+    region_idx = np.broadcast_to(np.arange(k), (n, k))
+    region_valid = (profile.region_bits[:, None] >> np.arange(k)[None, :] & 1).astype(bool)
     return _frame(
         {
             "expert_id": _concat(
@@ -1016,7 +1004,7 @@ def _bio(rng: np.random.Generator, profile: _Profile) -> pa.Array:
     p = profile
     n = len(p.name)
     main = p.theme_idx[:, 0]
-    role = _pick(rng, lk.role_off, lk.role_n, main)
+    role = _pick(rng, lk.roles, main)
     # "the firm" for firms (``given`` holds "The firm" for them).
     ref_obj = _fill(templates["ref_obj"], p.is_firm.astype(np.int64), {"given": p.given})
     fields = {
@@ -1027,9 +1015,10 @@ def _bio(rng: np.random.Generator, profile: _Profile) -> pa.Array:
         "years": _numbers(p.years),
         "role": (lk.role_t, role),
         "a_role": (lk.a_role_t, role),
-        "np": (lk.np_t, _pick(rng, lk.np_off, lk.np_n, main)),
-        "vp": (lk.vp_t, _pick(rng, lk.vp_off, lk.vp_n, main)),
+        "np": (lk.np_t, _pick(rng, lk.nps, main)),
+        "vp": (lk.vp_t, _pick(rng, lk.vps, main)),
         "regions": (lk.region_text_t, p.region_bits),
+        # A bio names at most three of the countries worked in.
         "countries": _join_prose(lk.country_name_t, p.country_idx[:, :3], p.country_valid[:, :3]),
         "languages": _join_prose(lk.lang_name_t, p.lang_idx, p.lang_valid),
         "kref": (lk.kref_t, main),
@@ -1042,8 +1031,8 @@ def _bio(rng: np.random.Generator, profile: _Profile) -> pa.Array:
             rng.integers(0, len(templates["other_work"]), n),
             {
                 "ref": p.given,
-                "np": (lk.np_t, _pick(rng, lk.np_off, lk.np_n, p.theme_idx[:, j])),
-                "vp": (lk.vp_t, _pick(rng, lk.vp_off, lk.vp_n, p.theme_idx[:, j])),
+                "np": (lk.np_t, _pick(rng, lk.nps, p.theme_idx[:, j])),
+                "vp": (lk.vp_t, _pick(rng, lk.vps, p.theme_idx[:, j])),
             },
             active=p.theme_valid[:, j],
         )
@@ -1159,7 +1148,7 @@ def generate_evidence(
     if not float(per_expert) >= 0.0:
         raise InputError(f"per_expert must be >= 0, got {per_expert!r}")
     rng = _rng(seed)
-    lk, templates, mix = _lookups(), _templates("evidence"), _EVIDENCE_MIX
+    lk, mix = _lookups(), _EVIDENCE_MIX
     ids = pa.array(experts["expert_id"].fillna("").astype(str), type=_STR)
     n = len(ids)
     id_list = np.asarray(experts["expert_id"].fillna("").astype(str))
@@ -1183,29 +1172,11 @@ def generate_evidence(
     country, has_country = one_of(country_idx, country_valid)
     random_city = rng.integers(0, len(lk.city_country), m)
     in_country = np.where(has_country, country, 0)
-    city_in_country = lk.country_city[_pick(rng, lk.country_city_off, lk.country_city_n, in_country)]
+    city_in_country = lk.country_cities.values[_pick(rng, lk.country_cities, in_country)]
     city = np.where(has_country, city_in_country, random_city)
-    country = lk.city_country[city]
 
     kind = _choose(rng, m, mix.kinds)
-    fields = {
-        "city": (lk.city_name_t, city),
-        "country": (lk.country_name_t, country),
-        "np": (lk.np_t, _pick(rng, lk.np_off, lk.np_n, theme)),
-        "NP": (lk.np_cap_t, _pick(rng, lk.np_off, lk.np_n, theme)),
-        "vp": (lk.vp_t, _pick(rng, lk.vp_off, lk.vp_n, theme)),
-        "org": (_table(templates["org"]), rng.integers(0, len(templates["org"]), m)),
-        "pub": (_table(templates["pub"]), rng.integers(0, len(templates["pub"]), m)),
-    }
-    text = _fill([templates["text"][k] for k in _EVIDENCE_KINDS], kind, fields)
-    # Engagement titles read like the request that started them; the others name their subject.
-    title_choice = np.where(
-        kind == 0,
-        _pick(rng, lk.title_off, lk.title_n, theme),
-        len(lk.title_templates) + kind - 1,
-    )
-    subject_titles = [templates["title"][k] for k in _EVIDENCE_KINDS[1:]]
-    title = _fill([*lk.title_templates, *subject_titles], title_choice, fields)
+    text, title = _evidence_texts(rng, kind, theme, city)
     year = int(last_year) - (rng.random(m) * mix.years_back).astype(np.int64)
     return _frame(
         {
@@ -1217,6 +1188,33 @@ def generate_evidence(
         },
         EVIDENCE_COLUMNS,
     )
+
+
+def _evidence_texts(
+    rng: np.random.Generator, kind: NDArray[np.int64], theme: NDArray[np.int64], city: NDArray[np.int64]
+) -> tuple[pa.Array, pa.Array]:
+    """(text, title) of each record, from its kind (position in ``_EVIDENCE_KINDS``), theme and city."""
+    lk, templates = _lookups(), _templates("evidence")
+    m = len(kind)
+    fields = {
+        "city": (lk.city_name_t, city),
+        "country": (lk.country_name_t, lk.city_country[city]),
+        "np": (lk.np_t, _pick(rng, lk.nps, theme)),
+        "NP": (lk.np_cap_t, _pick(rng, lk.nps, theme)),
+        "vp": (lk.vp_t, _pick(rng, lk.vps, theme)),
+        "org": (_table(templates["org"]), rng.integers(0, len(templates["org"]), m)),
+        "pub": (_table(templates["pub"]), rng.integers(0, len(templates["pub"]), m)),
+    }
+    text = _fill([templates["text"][k] for k in _EVIDENCE_KINDS], kind, fields)
+    # Engagement titles read like the request that started them; the others name their subject.
+    title_choice = np.where(
+        kind == 0,
+        _pick(rng, lk.titles, theme),
+        len(lk.titles.values) + kind - 1,
+    )
+    subject_titles = [templates["title"][k] for k in _EVIDENCE_KINDS[1:]]
+    title = _fill([*lk.titles.values, *subject_titles], title_choice, fields)
+    return text, title
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1411,14 +1409,14 @@ def _request_texts(rng: np.random.Generator, asks: _Asks, *, mix: RequestMix) ->
     fields = {
         "city": (lk.city_name_t, asks.city),
         "country": (lk.country_name_t, asks.country),
-        "np": (lk.np_t, _pick(rng, lk.np_off, lk.np_n, asks.theme_idx[:, 1])),
+        "np": (lk.np_t, _pick(rng, lk.nps, asks.theme_idx[:, 1])),
         "kref": (lk.kref_t, main),
         "language": (lk.lang_name_t, asks.lang_idx[:, 1]),
     }
     practice = lk.theme_practice[main]
-    client = _fill(lk.client_templates, _pick(rng, lk.client_off, lk.client_n, practice), fields)
-    title = _fill(lk.title_templates, _pick(rng, lk.title_off, lk.title_n, main), fields)
-    problem = _fill(lk.problem_templates, _pick(rng, lk.problem_off, lk.problem_n, main), fields)
+    client = _fill(lk.clients.values, _pick(rng, lk.clients, practice), fields)
+    title = _fill(lk.titles.values, _pick(rng, lk.titles, main), fields)
+    problem = _fill(lk.problems.values, _pick(rng, lk.problems, main), fields)
     also_choice = rng.integers(0, len(templates["also"]), n)
     also = _fill(templates["also"], also_choice, fields, active=asks.theme_valid[:, 1])
     jit, operational = templates["support"]["JIT"], templates["support"]["OS"]
