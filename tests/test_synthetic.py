@@ -1,4 +1,4 @@
-"""Tests for gscp_match.synthetic._generate: validity against the data contract, determinism, correlations, scale.
+"""Tests for gscp_match.synthetic: validity against the data contract, determinism, correlations, phrase banks, scale.
 
 The validity checkers below are plain Python on purpose: they read each row the way a user's file would be read,
 independently of the vectorized generator.
@@ -6,12 +6,20 @@ independently of the vectorized generator.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import doctest
+import hashlib
 import logging
+import os
 import re
 import string
+import subprocess
+import sys
 import time
+import zipfile
+from collections.abc import Mapping
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -22,11 +30,16 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from gscp_match.errors import InputError
+from gscp_match.synthetic import _banks
 from gscp_match.synthetic import _generate as synthetic
+from gscp_match.synthetic._banks import BANK_FILES, Country, Seniority, read_bank
 from gscp_match.synthetic._generate import (
     EVIDENCE_COLUMNS,
     EXPERT_COLUMNS,
     REQUEST_COLUMNS,
+    EvidenceMix,
+    RequestMix,
+    RosterMix,
     demo_round,
     generate_evidence,
     generate_experts,
@@ -503,6 +516,169 @@ def test_evidence_from_a_users_roster() -> None:
     kenya = evidence[evidence["expert_id"] == "u1"]
     assert len(kenya) and kenya["text"].str.contains("Kenya").all()
     assert generate_evidence(roster.head(0), seed=0).shape == (0, len(EVIDENCE_COLUMNS))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Phrase banks (data files) and the mix
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _strings(value, *, empty: bool = False) -> list[str]:
+    """Every leaf of a bank, asserting it is a string, non-empty unless ``empty`` (mapping keys are leaves too)."""
+    if isinstance(value, str):
+        assert empty or value.strip(), "empty string in a phrase bank"
+        return [value]
+    if isinstance(value, Mapping):
+        assert value, "empty mapping in a phrase bank"
+        return [s for key, item in value.items() for s in (*_strings(key), *_strings(item, empty=empty))]
+    assert isinstance(value, tuple) and value, f"expected a non-empty list of strings, got {value!r}"
+    return [s for item in value for s in _strings(item, empty=empty)]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+@pytest.mark.parametrize("name", BANK_FILES)
+def test_every_phrase_bank_loads_and_holds_strings(name: str) -> None:
+    bank = read_bank(name)
+    assert bank, name
+    assert read_bank(name) is bank  # read once
+    if name == "places.json":
+        assert set(_strings(bank["languages"])) and set(_strings(bank["region_names"])) >= set(REGIONS)
+        assert list(bank["region_names"]) == list(REGIONS)
+        for code, country in bank["countries"].items():
+            assert isinstance(country, Country) and _strings(country.name) and _strings(country.languages)
+            assert set(country.languages) <= set(bank["languages"]), code
+            assert country.region in ("", *REGIONS) and country.work_language in ("", *bank["languages"]), code
+        assert all(len(_strings(city)) == 2 and city[1] in bank["countries"] for city in bank["cities"])
+    elif name == "themes.json":
+        assert list(bank["text"]) == list(THEMES)
+        for theme, text in bank["text"].items():
+            assert set(text) == {"roles", "np", "vp", "title", "problem", "kref"}, theme
+            assert isinstance(text["kref"], str) and all(isinstance(text[k], tuple) for k in set(text) - {"kref"})
+            _strings(text)
+            assert all(_placeholders(t) <= {"city", "country"} for t in text["title"] + text["problem"]), theme
+        assert set(bank["weights"]) == set(THEMES) and all(w > 0 for w in bank["weights"].values())
+        assert set(bank["related"]) == set(THEMES) and set(_strings(bank["related"])) <= set(THEMES)
+        assert set(_strings(bank["practice_group"])) - set(THEMES) <= set(bank["practice_clients"])
+        assert all(
+            _placeholders(t) <= {"city"} for t in _strings(bank["practice_clients"]) + _strings(bank["conflict_orgs"])
+        )
+    elif name == "names.json":
+        _strings(bank)
+        assert all(isinstance(bank[key], tuple) for key in bank if key != "firm_b")
+        assert set(bank["firm_b"]) == set(THEMES)
+    elif name == "seniority.json":
+        for row in bank:
+            assert isinstance(row, Seniority) and _strings(row.label)
+            assert isinstance(row.min_years, int) and isinstance(row.max_years, int) and row.min_years <= row.max_years
+            assert isinstance(row.rate_factor, float) and row.rate_factor > 0
+        assert len(RosterMix().seniority) == len(bank)
+    elif name == "templates.json":
+        _strings(bank)
+        # Paired groups are drawn with one count, so they must have the same length.
+        assert len(bank["bio"]["korean"]["national"]) == len(bank["bio"]["korean"]["other"])
+        assert len(bank["requests"]["support"]["JIT"]) == len(bank["requests"]["support"]["OS"])
+    elif name == "demo.json":
+        _strings(bank, empty=True)  # an empty cell is a missing value (no budget)
+        assert all(set(row) < set(REQUEST_COLUMNS) for row in bank["showcase_requests"])
+        assert all(set(changes) <= {*REQUEST_COLUMNS, "description+"} for changes in bank["contention"].values())
+
+
+def test_bank_files_are_package_resources(tmp_path, monkeypatch) -> None:
+    """The banks are read through importlib.resources (so from a wheel or a zip), not from a source-tree path."""
+    data = resources.files("gscp_match.synthetic").joinpath("data")
+    assert sorted(p.name for p in data.iterdir() if p.name.endswith(".json")) == sorted(BANK_FILES)
+    # The same files served from a zip archive, with one entry changed: read_bank must see the change.
+    archive = tmp_path / "banks.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in BANK_FILES:
+            text = data.joinpath(name).read_text(encoding="utf-8")
+            if name == "names.json":
+                text = text.replace('"Hanbit"', '"Zipfirm"')
+            zf.writestr(f"gscp_match/synthetic/data/{name}", text)
+    anchors: list[str] = []
+
+    def files(anchor):
+        anchors.append(anchor)
+        return zipfile.Path(archive, "gscp_match/synthetic/")
+
+    monkeypatch.setattr(_banks.resources, "files", files)
+    read_bank.cache_clear()
+    try:
+        assert read_bank("names.json")["firm_a"][0] == "Zipfirm"
+        assert anchors == ["gscp_match.synthetic"]
+    finally:
+        read_bank.cache_clear()
+    monkeypatch.undo()
+    assert read_bank("names.json")["firm_a"][0] == "Hanbit"
+
+
+def test_nothing_is_read_at_import() -> None:
+    code = (
+        "from gscp_match.synthetic import _banks, _generate\n"
+        "assert _banks.read_bank.cache_info().currsize == 0\n"
+        "assert _generate._lookups.cache_info().currsize == 0\n"
+        "_generate.generate_requests(2)\n"
+        "assert _banks.read_bank.cache_info().currsize > 0\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    )
+
+
+def test_unknown_bank_and_former_names() -> None:
+    with pytest.raises(KeyError, match="places.json"):
+        read_bank("nope.json")
+    # Former module-level names read the banks and lookup tables; they are plain copies.
+    assert synthetic._CITIES[0] == ("Ulaanbaatar", "MN") and isinstance(synthetic._THEME_PRACTICE_GROUP, dict)
+    synthetic._THEME_PRACTICE_GROUP["strategy"] = "changed"
+    assert synthetic._THEME_PRACTICE_GROUP["strategy"] == "Urban/Resilience/Land"
+    assert synthetic._SENIORITY[1] == ("senior", 12, 22, 1.0)
+    assert synthetic._THEME_CODE_T.to_pylist() == [*THEMES, None]
+    with pytest.raises(AttributeError):
+        synthetic._NO_SUCH_BANK  # noqa: B018
+
+
+def test_mixes_are_frozen_and_used(monkeypatch) -> None:
+    mix = RosterMix()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mix.conflict = 0.5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        mix.region_weights["AFR"] = 1.0  # type: ignore[index]
+    assert set(mix.region_weights) == set(mix.learn_language) == set(REGIONS)
+    monkeypatch.setattr(synthetic, "_ROSTER_MIX", RosterMix(conflict=1.0, firm_years=(7, 7)))
+    experts = generate_experts(200, seed=1, firm_share=0.5)
+    assert (experts["conflicts"] != "").all()
+    assert experts.loc[experts["kind"] == "firm", "bio"].str.contains(" 7 years").all()
+    monkeypatch.setattr(synthetic, "_REQUEST_MIX", RequestMix(no_budget=0.0, exclusion=1.0))
+    requests = generate_requests(50, seed=1, expert_ids=["A", "B"])
+    assert (requests["budget_usd"] != "").all() and requests["exclude_experts"].isin(["A", "B"]).all()
+    monkeypatch.setattr(synthetic, "_EVIDENCE_MIX", EvidenceMix(kinds=(0.0, 1.0, 0.0), years_back=1))
+    evidence = generate_evidence(experts, seed=1, last_year=2020)
+    assert (evidence["kind"] == "publication").all() and (evidence["year"] == "2020").all()
+
+
+# Digests of tables generated before the phrase banks moved to data files: the draw order and every phrase are
+# pinned, so a change to either shows up here.
+GOLDEN = {
+    "experts": "ea2e3384d4a1710e350c23e7d3670d0629c8f308605c4de4497debb8b6a913d9",
+    "evidence": "6af589e39adcad9f2e65b4a95da6a1e323739156fa1036d0a208c8ba76dfc643",
+    "requests": "8372e6f83c710354b39df66ac5d474e691cac28ae3c458a003eb9f530f951376",
+    "demo_requests": "0937c5cd0ae04ff896a1d54389afd90367f2a562692ba57c25b3112cf1529936",
+}
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+def test_tables_are_unchanged_for_a_fixed_seed() -> None:
+    tables = generate_round(300, 40, seed=7)
+    got = {name: _digest(frame) for name, frame in tables.items()}
+    got["demo_requests"] = _digest(demo_round()["requests"])
+    assert got == GOLDEN
 
 
 # ----------------------------------------------------------------------------------------------------------------
