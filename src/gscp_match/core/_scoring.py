@@ -837,7 +837,7 @@ _SPARSE_SHARE = 1 / 64
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class _ScoringPlan:
     """What every chunk of one :func:`shortlist` run shares, built once from the requests and the weights."""
 
     features: _Features
@@ -876,7 +876,7 @@ class _Plan:
     request_lexical_norm: float  # largest L2 norm of a request's TF-IDF row (0 without lexical)
 
 
-def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
+def _plan(inputs: ScoringInputs, weights: Weights) -> _ScoringPlan:
     req = inputs.requests
     n_req = len(req)
     feats = _features(inputs, weights)
@@ -934,7 +934,7 @@ def _plan(inputs: ScoringInputs, weights: Weights) -> _Plan:
         routed = np.where(feature >= 0, route[np.maximum(feature, 0)], -(n_feat + 2))
         dense_lookups.append(np.where(routed >= 0, routed, -1))
         sparse_lookups.append(np.where((routed < 0) & (routed > -(n_feat + 2)), -1 - routed, -1))
-    return _Plan(
+    return _ScoringPlan(
         features=feats,
         request_block=request_block,
         n_dense=int(np.count_nonzero(dense)),
@@ -987,7 +987,7 @@ def _feature_scale(features: _Features, weights: Weights) -> float:
 
 
 def _chunk_features(
-    plan: _Plan, start: int, stop: int
+    plan: _ScoringPlan, start: int, stop: int
 ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
     """Expert features of experts ``start:stop``: the (C, n_dense) block of the product, and the pairwise ones as
     ``(local row, pairwise column, value)``."""
@@ -1047,7 +1047,7 @@ class _Buffers:
 
 
 def _chunk_scores(
-    inputs: ScoringInputs, plan: _Plan, start: int, stop: int, buffers: _Buffers | None = None
+    inputs: ScoringInputs, plan: _ScoringPlan, start: int, stop: int, buffers: _Buffers | None = None
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Weighted score of every component but availability (constant once filtered), and its row maxima.
 
@@ -1093,7 +1093,7 @@ def _chunk_scores(
 
 def _product_block(
     inputs: ScoringInputs,
-    plan: _Plan,
+    plan: _ScoringPlan,
     b0: int,
     b1: int,
     expert_dense: NDArray[np.float32],
@@ -1143,7 +1143,7 @@ class _ChunkFilters:
     filtered: NDArray[np.int64]  # (n_req, len(FILTERS)) removed by each filter in this chunk
 
 
-def _chunk_filters(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) -> _ChunkFilters:
+def _chunk_filters(inputs: ScoringInputs, plan: _ScoringPlan, start: int, stop: int) -> _ChunkFilters:
     width = stop - start
     n_req = len(inputs.requests)
     windows = plan.windows
@@ -1200,7 +1200,7 @@ def _select_tile(
     score: NDArray[np.float32],
     row_max: NDArray[np.float32],
     filters: _ChunkFilters,
-    plan: _Plan,
+    plan: _ScoringPlan,
     threshold: NDArray[np.float32],
     k: int,
     r0: int,
@@ -1302,7 +1302,7 @@ def _prune(lanes: Sequence[_Lane], weights: Weights, n_req: int, k: int) -> NDAr
     return bound
 
 
-def _flush(inputs: ScoringInputs, plan: _Plan, lane: _Lane) -> None:
+def _flush(inputs: ScoringInputs, plan: _ScoringPlan, lane: _Lane) -> None:
     """Re-score the lane's pending candidates exactly and fold them into its top-k."""
     if lane.pending_rows.size:
         exact = rescore_pairs(
@@ -1321,7 +1321,7 @@ def _flush(inputs: ScoringInputs, plan: _Plan, lane: _Lane) -> None:
 
 
 def _run_chunk(
-    inputs: ScoringInputs, plan: _Plan, lane: _Lane, start: int, stop: int, tick: Callable[[str], None]
+    inputs: ScoringInputs, plan: _ScoringPlan, lane: _Lane, start: int, stop: int, tick: Callable[[str], None]
 ) -> None:
     """Score experts ``start:stop`` and fold them into the lane."""
     n_req = plan.request_block.shape[0]
@@ -1363,7 +1363,7 @@ def _run_chunk(
 _PENDING_PER_REQUEST = 4
 
 
-def _chunk_slack(inputs: ScoringInputs, plan: _Plan, start: int, stop: int) -> float:
+def _chunk_slack(inputs: ScoringInputs, plan: _ScoringPlan, start: int, stop: int) -> float:
     """A bound on ``|fast score - exact score|`` (availability left out of both) for the pairs of experts
     ``start:stop`` that pass the filters; see :func:`shortlist` for the argument. Rises with the embeddings' norms,
     so it is taken per chunk from the chunk's texts."""
@@ -1440,7 +1440,7 @@ def _shortlist(
 
 def _run_lanes(
     inputs: ScoringInputs,
-    plan: _Plan,
+    plan: _ScoringPlan,
     bounds: list[tuple[int, int]],
     *,
     lanes: int,
@@ -1528,6 +1528,7 @@ def shortlist(
     weights: Weights | None = None,
     chunk_size: int = 8192,
     progress: Callable[[int], object] | None = None,
+    lanes: int | None = None,
 ) -> Shortlist:
     """Top-k experts per request by total score, after the hard filters.
 
@@ -1543,6 +1544,9 @@ def shortlist(
         requests at the default). Neither rankings nor scores depend on it, to the bit.
     progress : callable, optional
         Called with the number of experts done after each chunk, from the calling thread.
+    lanes : int, optional
+        Worker threads over the chunks (default: the cores available, for problems large enough; a Dask shard uses
+        1). Neither rankings nor scores depend on it, to the bit.
 
     Returns
     -------
@@ -1598,11 +1602,13 @@ def shortlist(
     ((3, 5), True)
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise InputError(f"k must be >= 1, got {k}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
+    if lanes is not None and lanes < 1:
+        raise InputError(f"lanes must be >= 1 (or None for the cores available), got {lanes}")
     weights = weights if weights is not None else Weights.default()
-    return _shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, progress=progress)
+    return _shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, progress=progress, lanes=lanes)
 
 
 def pair_components(

@@ -249,7 +249,7 @@ def case_references(shortlist_cases: pd.DataFrame, *, by: str, cases: pd.DataFra
 def _window_text(start: object, end: object) -> str:
     if pd.isna(start) or pd.isna(end) or start == "" or end == "":
         return ""
-    first, last = pd.Timestamp(start), pd.Timestamp(end)  # type: ignore[arg-type]
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
     if pd.isna(first) or pd.isna(last):
         return ""
     return f"{first.day} {first.strftime('%b %Y')} to {last.day} {last.strftime('%b %Y')}"

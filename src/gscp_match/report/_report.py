@@ -175,7 +175,7 @@ def _missing(value: object) -> bool:
 
 def _date_text(value: object) -> str:
     """``3 Mar 2027``."""
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)
     return "" if pd.isna(stamp) else f"{stamp.day} {stamp.strftime('%b %Y')}"
 
 
@@ -395,12 +395,10 @@ def _expert_rows(
             labels.setdefault(expert_id, _role_text(role, rank))
     reasons: dict[str, str] = {}
     if candidates is not None:
-        for expert_id, status, reason in zip(
+        for expert_id, given, reason in zip(
             candidates["expert_id"].astype(str), candidates["status"], candidates["status_reason"], strict=True
         ):
-            if status == "not chosen":
-                reasons[expert_id] = str(reason)
-            elif status == "alternate":
+            if given in ("not chosen", "alternate"):
                 reasons[expert_id] = str(reason)
 
     def status(expert_id: str) -> str:
@@ -513,7 +511,7 @@ _FACTS = (
 
 def _facts(request: pd.Series, window: str) -> list[tuple[str, str, object]]:
     """The request's fields a reader wants next to its shortlists: (label, text, value for a spreadsheet)."""
-    out = []
+    out: list[tuple[str, str, object]] = []
     for label, column, kind in _FACTS:
         if kind == "window":
             if window:

@@ -214,7 +214,7 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
 
 def _score_shard(inputs: ScoringInputs, *, k: int, weights: Weights, chunk_size: int) -> Shortlist:
     # One lane: the scheduler already runs one shard per worker thread (lanes never change the result).
-    return scoring._shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, lanes=1)
+    return scoring.shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, lanes=1)
 
 
 def distributed_shortlist(
@@ -334,7 +334,7 @@ def _store_shard_inputs(entry: ShardEntry, side: _RequestSide) -> ScoringInputs:
 
 def _score_store_shard(entry: ShardEntry, side: _RequestSide) -> Shortlist:
     inputs = _store_shard_inputs(entry, side)
-    return scoring._shortlist(inputs, k=side.k, weights=side.weights, chunk_size=side.chunk_size, lanes=1)
+    return scoring.shortlist(inputs, k=side.k, weights=side.weights, chunk_size=side.chunk_size, lanes=1)
 
 
 def store_shortlist(
