@@ -433,25 +433,20 @@ def encode_speed(embedder_spec: str, texts: Sequence[str]) -> float:
 
 
 def part_model(bench: Bench, mpnet: str, n_speed: int) -> str:
-    data = bench.sets["docs"]
+    evidence = bench.sets["docs"].evidence
+    speed_texts = (evidence["title"].str.strip() + ". " + evidence["text"].str.strip()).tolist()[:n_speed]
+    models = (
+        ("all-MiniLM-L6-v2 int8 (minilm, default)", "minilm"),
+        ("all-MiniLM-L6-v2 torch fp32 (minilm-torch)", "minilm-torch"),
+        ("all-mpnet-base-v2 torch fp32", mpnet),
+    )
     rows = []
-    evidence = data.evidence
-    doc_texts = (evidence["title"].str.strip() + ". " + evidence["text"].str.strip()).tolist()
-    speed_texts = doc_texts[:n_speed]
-    for label, spec in (("all-MiniLM-L6-v2 int8 (minilm)", "minilm"), ("all-mpnet-base-v2 torch fp32", mpnet)):
+    for label, spec in models:
         speed = encode_speed(spec, speed_texts)
         for share in (0.0, DEFAULT.lexical_share):
-            values = bench.metrics("docs", replace(DEFAULT, embedder=spec, lexical_share=share))
-            rows.append(
-                {
-                    "model": label,
-                    "lex": share,
-                    "docs loss": values["loss"],
-                    "docs nDCG@5": values["ndcg@5"],
-                    "docs MAP": values["map"],
-                    "texts/s (1 thread)": speed,
-                }
-            )
+            config = replace(DEFAULT, embedder=spec, lexical_share=share)
+            row = _row(f"{label} lex={share:g}", {n: bench.metrics(n, config) for n in bench.sets})
+            rows.append({**row, "texts/s (1 thread)": speed})
     return "\n".join(
         [
             "### all-mpnet-base-v2 against MiniLM, library defaults otherwise",
