@@ -48,12 +48,12 @@ os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 import gscp_match  # noqa: E402
 
 # Internals of gscp_match used here (all of them; the rest is the top-level API).
-from gscp_match.aggregate import aggregate  # noqa: E402
-from gscp_match.cache import EmbeddingCache, encode_cached  # noqa: E402
-from gscp_match.embed import load_embedder  # noqa: E402
-from gscp_match.lexical import tokenize  # noqa: E402
-from gscp_match.passages import explode_documents  # noqa: E402
-from gscp_match.texts import request_texts  # noqa: E402
+from gscp_match.core._aggregate import aggregate  # noqa: E402
+from gscp_match.text._cache import EmbeddingCache, encode_cached  # noqa: E402
+from gscp_match.text._lexical import tokenize  # noqa: E402
+from gscp_match.text._load import load_embedder  # noqa: E402
+from gscp_match.text._passages import explode_documents  # noqa: E402
+from gscp_match.text._texts import request_texts  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -122,7 +122,7 @@ def bm25_scores(
     """(n_queries, scored) Okapi BM25 of each query against the first ``scored`` of ``doc_texts``.
 
     IDF ``log(1 + (N - df + 0.5) / (df + 0.5))`` and the average length come from all of ``doc_texts``; a query term
-    counts as often as it occurs in the query. Tokens as the library's TF-IDF (``gscp_match.lexical.tokenize``,
+    counts as often as it occurs in the query. Tokens as the library's TF-IDF (``gscp_match.text._lexical.tokenize``,
     English stop words dropped), unigrams.
     """
     from sklearn.feature_extraction.text import CountVectorizer
