@@ -160,6 +160,14 @@ class Matcher:
     ``AttributeError``) on an unfitted matcher; earlier versions raised ``RuntimeError``.
     """
 
+    # The expert model's options, set from an ExpertModel (see _set_expert_model).
+    aggregation: str
+    unit: str
+    bio: str
+    normalize: str
+    passage_tokens: int
+    multilingual: str
+
     def __init__(
         self,
         embedder: Embedder | str | os.PathLike[str] | None = None,
