@@ -128,7 +128,7 @@ class Matcher:
         multilingual-e5-small (``"auto"``, ``"never"``; with ``"auto"`` the language of every request and document
         is detected, a ``text_language`` column overrides it, and the multilingual model is loaded only when a
         pair needs it). None (the default) takes the measured default of
-        :class:`~gscp_match.match._options.ExpertModel`, which documents each option and checks them all.
+        :class:`~gscp_match.match.ExpertModel`, which documents each option and checks them all.
     lexical : bool
         Add the TF-IDF signal.
     holidays : sequence of dates
@@ -593,10 +593,10 @@ class Matcher:
             Engagements in recent rounds; with ``spread_weight`` they lower a pair's score (shown as
             ``adjusted_score`` in the assignment table). Experts not listed count 0.
         options : SolveOptions, optional
-            The solver's method and rules (:class:`~gscp_match.core._assign.SolveOptions`, where each default is
+            The solver's method and rules (:class:`~gscp_match.core.SolveOptions`, where each default is
             documented); its ``recent_engagements`` must be None (pass the mapping above).
         **solver
-            Any field of :class:`~gscp_match.core._assign.SolveOptions`, set on top of ``options``:
+            Any field of :class:`~gscp_match.core.SolveOptions`, set on top of ``options``:
             ``method`` ("milp" exact, or "greedy"), ``require_korean`` (a request asking for Korean experience gets
             at least one Korean-experienced expert, or stays unstaffed), ``korean_share`` (minimum share of
             Korean-experienced experts in the round), ``unstaffed_penalty`` (objective cost of each missing
