@@ -9,6 +9,7 @@ import pytest
 import gscp_match as gm
 from gscp_match.cli import main
 from gscp_match.core._scoring import COMPONENTS
+from gscp_match.errors import NotFittedError
 from gscp_match.text._embed import HashingEmbedder
 
 
@@ -74,7 +75,7 @@ def test_unknown_exclusion_is_an_input_error(fake_matcher):
 
 
 def test_unfitted_matcher_says_so():
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         gm.Matcher("hashing", cache=None).shortlist({"request_id": "Q", "title": "t", "description": "d"})
 
 

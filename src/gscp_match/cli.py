@@ -235,6 +235,10 @@ _MODEL_OPTIONS = ("embedder", "aggregation", "normalize")
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
+    # Choices and defaults come from the expert model's record (numpy only), so one edit there changes both.
+    from gscp_match.match._options import AGGREGATIONS, NORMALIZATIONS, ExpertModel
+
+    model = ExpertModel.defaults()
     p.add_argument(
         "--embedder",
         default=None,
@@ -243,16 +247,17 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--aggregation",
-        choices=["topk", "max", "mean"],
+        choices=AGGREGATIONS,
         default=None,
-        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk, default), the best "
-        "(max) or the mean",
+        help="how an expert's documents add up: the best three weighted 1, 1/2, 1/3 (topk), the best (max) or the "
+        f"mean (mean); default {model['aggregation']}",
     )
     p.add_argument(
         "--normalize",
-        choices=["zscore", "none"],
+        choices=NORMALIZATIONS,
         default=None,
-        help="text scores standardized per request over the roster (zscore, default) or raw cosines (none)",
+        help="text scores standardized per request over the roster (zscore) or raw cosines (none); default "
+        f"{model['normalize']}",
     )
 
 
@@ -273,23 +278,62 @@ def _add_matching_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="profile store folder: encode only new or changed profiles, reuse the rest")
 
 
+#: Each solver flag of ``assign`` and ``report``, by the :class:`~gscp_match.core._assign.SolveOptions` field it
+#: sets (its argparse dest).
+_SOLVER_FLAGS = {
+    "method": "--method",
+    "korean_share": "--korean-share",
+    "require_korean": "--no-korean-rule",
+    "time_limit": "--time-limit",
+    "spread_weight": "--spread-weight",
+}
+
+
 def _add_assign_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--top-m", type=int, default=20, help="candidates per request given to the solver (default 20)")
-    p.add_argument("--alternates", type=int, default=3, help="stand-by experts listed per request (default 3)")
-    p.add_argument("--method", choices=["milp", "greedy"], default="milp", help="solver (default milp)")
-    p.add_argument("--korean-share", type=float, help="minimum share of Korean-experienced experts in the round (0-1)")
+    # The defaults live in SolveOptions and match._options (numpy only): a flag the user does not give is not
+    # set (argparse.SUPPRESS), so the library's default applies, and the help shows that same default.
+    from gscp_match.core._solve_options import METHODS, SolveOptions
+    from gscp_match.match._options import N_ALTERNATES, TOP_M
+
+    solver = SolveOptions.defaults()
+    unset = argparse.SUPPRESS
+    p.add_argument(
+        "--top-m", type=int, default=unset, help=f"candidates per request given to the solver (default {TOP_M})"
+    )
+    p.add_argument(
+        "--alternates", type=int, default=unset, help=f"stand-by experts listed per request (default {N_ALTERNATES})"
+    )
+    p.add_argument("--method", choices=METHODS, default=unset, help=f"solver (default {solver['method']})")
+    p.add_argument(
+        "--korean-share",
+        type=float,
+        default=unset,
+        help="minimum share of Korean-experienced experts in the round (0-1; default none)",
+    )
     p.add_argument(
         "--no-korean-rule",
-        action="store_true",
+        dest="require_korean",
+        action="store_false",
+        default=unset,
         help="do not require a Korean-experienced expert on requests that ask for Korean experience",
     )
-    p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (default 60)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=unset,
+        help=f"solver time limit in seconds (default {solver['time_limit']:g})",
+    )
     p.add_argument(
         "--history",
         help="past selections (round, request_id, expert_id, selected): with --spread-weight, experts selected in "
         "the last --recent-rounds rounds score lower, so opportunities go round",
     )
-    p.add_argument("--spread-weight", type=float, default=0.0, help="score lowered per recent engagement (default 0)")
+    p.add_argument(
+        "--spread-weight",
+        type=float,
+        default=unset,
+        help=f"score lowered per recent engagement (default {solver['spread_weight']:g})",
+    )
     p.add_argument("--recent-rounds", type=int, default=3, help="rounds of --history that count as recent (default 3)")
 
 
@@ -448,16 +492,30 @@ def _write_shortlists(result, out: Path, fmt: str, outputs) -> list[Path]:  # no
     return targets
 
 
-def _check_assign_args(args: argparse.Namespace) -> None:
-    if args.top_m < 1 or args.alternates < 0:
-        raise _Usage("--top-m must be >= 1 and --alternates >= 0")
-    if args.korean_share is not None and not 0.0 <= args.korean_share <= 1.0:
-        raise _Usage(f"--korean-share must be in [0, 1], got {args.korean_share}")
-    if not args.time_limit > 0:
-        raise _Usage(f"--time-limit must be > 0, got {args.time_limit}")
-    if not args.spread_weight >= 0 or args.recent_rounds < 1:
-        raise _Usage("--spread-weight must be >= 0 and --recent-rounds >= 1")
-    if args.spread_weight > 0 and not args.history:
+def _assign_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``Matcher.assign`` from the flags given (a flag not given leaves the library's default), each
+    checked once by the library's own checks, before anything slow; a bad one is a usage error naming its flag."""
+    from gscp_match.core._solve_options import SolveOptions
+    from gscp_match.match._options import check_count
+
+    options: dict[str, Any] = {}
+    problems: list[str] = []
+    try:
+        options["options"] = SolveOptions(**{f: getattr(args, f) for f in _SOLVER_FLAGS if hasattr(args, f)})
+    except InputError as exc:
+        problems += [_flag_names(line) for line in exc.lines]
+    for flag, keyword, least in (("--top-m", "top_m", 1), ("--alternates", "n_alternates", 0)):
+        dest = flag[2:].replace("-", "_")
+        try:
+            if hasattr(args, dest):
+                options[keyword] = check_count(flag, getattr(args, dest), least)
+        except InputError as exc:
+            problems += exc.lines
+    if args.recent_rounds < 1:
+        problems.append(f"--recent-rounds must be >= 1, got {args.recent_rounds}")
+    if problems:
+        raise _Usage("; ".join(problems))
+    if options["options"].spread_weight > 0 and not args.history:
         raise _Usage("--spread-weight needs --history (the past selections to count)")
     if getattr(args, "roster_out", None):
         from gscp_match.tables._io import format_of
@@ -466,19 +524,14 @@ def _check_assign_args(args: argparse.Namespace) -> None:
             format_of(args.roster_out)
         except InputError as exc:
             raise _Usage(f"--roster-out: {exc}") from None
+    return options
 
 
-def _assign_options(args: argparse.Namespace, inputs: _Inputs) -> dict[str, Any]:
-    return {
-        "top_m": args.top_m,
-        "n_alternates": args.alternates,
-        "method": args.method,
-        "require_korean": not args.no_korean_rule,
-        "korean_share": args.korean_share,
-        "time_limit": args.time_limit,
-        "recent_engagements": inputs.recent,
-        "spread_weight": args.spread_weight,
-    }
+def _flag_names(line: str) -> str:
+    """A problem line of the solver's options with the option named as its flag (``korean_share:`` ->
+    ``--korean-share:``)."""
+    field, sep, rest = line.partition(": ")
+    return f"{_SOLVER_FLAGS[field]}: {rest}" if sep and field in _SOLVER_FLAGS else line
 
 
 def _natural(name: str) -> list[tuple[int, int | str]]:
@@ -508,10 +561,10 @@ def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, in
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
-    _check_assign_args(args)
+    options = _assign_options(args)
     inputs = _read_inputs(args)
     matcher = _fit(args, inputs)
-    plan = matcher.assign(inputs.requests, **_assign_options(args, inputs))
+    plan = matcher.assign(inputs.requests, recent_engagements=inputs.recent, **options)
     print(f"plan: {plan.summary()}")
     with _outputs() as outputs:
         written = _write_plan(plan, Path(args.out), args.format, outputs, args, inputs, matcher)
@@ -521,10 +574,10 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace):  # noqa: ANN001, ANN202
-    """Shortlists and the round plan from one scoring run (report, demo)."""
+def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace, options: dict[str, Any]):  # noqa: ANN001, ANN202
+    """Shortlists and the round plan from one scoring run (report, demo); ``options`` from :func:`_assign_options`."""
     result, plan = matcher.shortlist_and_assign(
-        inputs.requests, k=args.top, k_cases=args.top_cases, **_assign_options(args, inputs)
+        inputs.requests, k=args.top, k_cases=args.top_cases, recent_engagements=inputs.recent, **options
     )
     print(f"plan: {plan.summary()}")
     return result, plan
@@ -539,10 +592,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise _Usage(str(exc)) from None
     if args.top < 1 or args.top_cases < 0:
         raise _Usage("--top must be >= 1 and --top-cases >= 0")
-    _check_assign_args(args)
+    options = _assign_options(args)
     inputs = _read_inputs(args)
     matcher = _fit(args, inputs)
-    result, plan = _shortlist_and_plan(matcher, inputs, args)
+    result, plan = _shortlist_and_plan(matcher, inputs, args, options)
     files = {kind: getattr(args, kind) for kind in ("requests", "experts", "evidence", "cases")}
     with _outputs() as outputs:
         _report(outputs.path(args.out), inputs.requests, matcher, result, plan, title=args.title, inputs=files)
@@ -587,11 +640,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             demo_argv += [f"--{option}", getattr(args, option)]
     ns = _parser().parse_args(demo_argv)
     ns.quiet = args.quiet
+    options = _assign_options(ns)
     print(f"demo: synthetic roster and round from {paths['experts'].parent}")
     inputs = _read_inputs(ns)
     matcher = _fit(ns, inputs)
     out = Path(args.out)
-    result, plan = _shortlist_and_plan(matcher, inputs, ns)
+    result, plan = _shortlist_and_plan(matcher, inputs, ns, options)
     files = {kind: paths[kind] for kind in ("requests", "experts", "evidence")}
     report = Path(ns.out)
     with _outputs() as outputs:

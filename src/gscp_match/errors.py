@@ -1,7 +1,9 @@
 """Exceptions raised by gscp_match.
 
 Every input problem is an :class:`InputError` (a ``ValueError``), so callers can catch broadly. Validation collects
-all problems in a file as :class:`Problem` records and raises them together.
+all problems in a file as :class:`Problem` records and raises them together. A :class:`~gscp_match.Matcher` used
+before ``fit`` raises :class:`NotFittedError`, scikit-learn's convention (a ``ValueError`` and an ``AttributeError``).
+A plain ``ValueError`` that is not an :class:`InputError` is a broken internal invariant: a bug, not bad input.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["InputError", "Problem", "ModelNotFoundError", "MAX_REPORTED_PROBLEMS", "check_texts"]
+# The exceptions users catch, and the record an InputError lists. The helpers below (check_choice, check_texts, ...)
+# are for the library's own modules.
+__all__ = ["InputError", "Problem", "ModelNotFoundError", "NotFittedError"]
 
 #: How many problems an :class:`InputError` lists before it only counts the rest.
 MAX_REPORTED_PROBLEMS = 20
@@ -64,6 +68,35 @@ class InputError(ValueError):
 
 class ModelNotFoundError(InputError):
     """The sentence-transformers model could not be found locally (nothing is ever downloaded)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted estimator was called before ``fit``.
+
+    As scikit-learn's ``sklearn.exceptions.NotFittedError``: both a ``ValueError`` and an ``AttributeError``, so
+    ``except ValueError`` and ``hasattr``-style checks both see it. (Earlier versions raised ``RuntimeError``
+    for an unfitted :class:`~gscp_match.Matcher`; code that caught that should catch this instead.)
+    """
+
+
+def check_choice(name: str, value: object, valid: Sequence[str]) -> str:
+    """``value`` when it is one of ``valid``, else an :class:`InputError` naming ``name`` and listing ``valid``.
+
+    >>> check_choice("method", "milp", ("milp", "greedy"))
+    'milp'
+    >>> check_choice("method", "hungarian", ("milp", "greedy"))
+    Traceback (most recent call last):
+    ...
+    gscp_match.errors.InputError: method: unknown 'hungarian'; valid: milp, greedy
+    """
+    if not isinstance(value, str) or value not in valid:
+        raise InputError(choice_problem(name, value, valid))
+    return value
+
+
+def choice_problem(name: str, value: object, valid: Sequence[str]) -> str:
+    """The message of :func:`check_choice`, for validators that collect every problem before raising."""
+    return f"{name}: unknown {value!r}; valid: {', '.join(valid)}"
 
 
 def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:

@@ -115,7 +115,7 @@ def aggregate(
     ([[0.8999999761581421, 0.0, 0.4000000059604645]], [[1, -1, 2]])
     """
     if method not in AGGREGATION_METHODS:
-        raise ValueError(f"unknown aggregation method {method!r}; valid methods: {', '.join(AGGREGATION_METHODS)}")
+        raise InputError(f"unknown aggregation method {method!r}; valid methods: {', '.join(AGGREGATION_METHODS)}")
     scores = np.asarray(doc_scores)
     if scores.ndim != 2:
         raise InputError(f"doc_scores must be 2-D (n_queries, n_docs), got shape {scores.shape}")

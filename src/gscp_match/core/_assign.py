@@ -65,7 +65,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,6 +74,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from gscp_match.core._calendar import free_days_between, place_days
+from gscp_match.core._solve_options import METHODS, SolveOptions
 from gscp_match.errors import InputError
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "SolveOptions",
     "UnstaffedReason",
     "solve",
+    "solve_options",
     "explain_unstaffed",
     "CANDIDATE_STATUSES",
     "candidate_reasons",
@@ -91,9 +94,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Valid ``method`` names of :func:`solve`.
-METHODS = ("milp", "greedy")
 
 #: Codes of :class:`UnstaffedReason`, in the order ties are broken. ``"not_chosen"`` only appears when a
 #: candidate could still be added, i.e. the solver stopped early (time limit, ``mip_rel_gap``) or a score is
@@ -270,20 +270,6 @@ class AssignmentProblem:
     def n_experts(self) -> int:
         """Number of experts on the roster (rows of the expert arrays)."""
         return int(self.capacity.size)
-
-
-@dataclass(frozen=True, slots=True)
-class SolveOptions:
-    """The options a result was solved with (see :func:`solve`); kept so explanations check the same rules."""
-
-    method: str = "milp"
-    require_korean: bool = True
-    korean_share: float | None = None
-    unstaffed_penalty: float = 10.0
-    recent_engagements: NDArray[np.float64] | None = None
-    spread_weight: float = 0.0
-    time_limit: float = 60.0
-    mip_rel_gap: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,39 +715,38 @@ def _objective(
     return shortfall.astype(np.int64), float(pairs.weight[assigned].sum() - options.unstaffed_penalty * shortfall.sum())
 
 
-def solve(
-    problem: AssignmentProblem,
-    *,
-    method: str = "milp",
-    require_korean: bool = True,
-    korean_share: float | None = None,
-    unstaffed_penalty: float = 10.0,
-    recent_engagements: NDArray[np.float64] | None = None,
-    spread_weight: float = 0.0,
-    time_limit: float = 60.0,
-    mip_rel_gap: float = 0.0,
-) -> AssignmentResult:
+def solve_options(options: SolveOptions | None = None, **settings: Any) -> SolveOptions:
+    """``options`` with ``settings`` set (default ``SolveOptions(**settings)``), checked once, by :class:`SolveOptions`.
+
+    A keyword that is not a field of :class:`SolveOptions` is a TypeError listing the fields.
+
+    >>> solve_options(SolveOptions(method="greedy"), time_limit=5).time_limit
+    5.0
+    """
+    unknown = sorted(set(settings) - set(_OPTION_NAMES))
+    if unknown:
+        raise TypeError(f"unknown solver option(s) {', '.join(unknown)}; valid: {', '.join(_OPTION_NAMES)}")
+    if options is None:
+        return SolveOptions(**settings)
+    if not isinstance(options, SolveOptions):
+        raise TypeError(f"options must be a SolveOptions, got {type(options).__name__}")
+    return replace(options, **settings) if settings else options
+
+
+_OPTION_NAMES = tuple(field.name for field in fields(SolveOptions))
+
+
+def solve(problem: AssignmentProblem, options: SolveOptions | None = None, **settings: Any) -> AssignmentResult:
     """Staff a round: pick pairs so each request gets its experts, within every rule, at the best total score.
 
     Parameters
     ----------
     problem : AssignmentProblem
-    method : {"milp", "greedy"}
-        Exact MILP (HiGHS) or the greedy baseline; see the module docstring for both.
-    require_korean : bool, default True
-        A request wanting Korean experience gets at least one Korean-experienced expert or none at all.
-    korean_share : float in [0, 1], optional
-        Minimum share of Korean-experienced experts among all assignments of the round.
-    unstaffed_penalty : float, default 10.0
-        Objective cost of each missing expert (> 0).
-    recent_engagements : ndarray of float, shape (n_experts,), optional
-        Recent engagements per expert, to spread work.
-    spread_weight : float, default 0.0
-        Each pair's score is lowered by ``spread_weight * recent_engagements[expert]``.
-    time_limit : float, default 60.0
-        HiGHS time limit in seconds.
-    mip_rel_gap : float, default 0.0
-        HiGHS relative gap at which to stop.
+    options : SolveOptions, optional
+        The method and the rules; default ``SolveOptions()`` (the defaults are listed there, and only there).
+    **settings
+        Fields of :class:`SolveOptions` to set (``method="greedy"``, ``time_limit=5``, ...), on top of
+        ``options``. ``recent_engagements`` has shape ``(n_experts,)``: one count per expert of ``problem``.
 
     Returns
     -------
@@ -769,8 +754,11 @@ def solve(
 
     Raises
     ------
-    ValueError
-        Unknown ``method`` (:class:`~gscp_match.errors.InputError` for bad option values).
+    InputError
+        A bad option value or an unknown ``method`` (from :class:`SolveOptions`, listing the valid ones), or
+        ``recent_engagements`` not of shape ``(n_experts,)``.
+    TypeError
+        A keyword that is not an option; the message lists the valid ones.
 
     Examples
     --------
@@ -786,40 +774,16 @@ def solve(
     ([True, False, True], [0, 0], 1.7, 'optimal')
 
     Expert 1 has 5 free days, not enough for both 3-day engagements, so the plan gives request 0 to expert 0.
+    ``solve(problem, method="greedy")`` and ``solve(problem, SolveOptions(method="greedy"))`` are the same call.
     """
     started = time.perf_counter()
-    if method not in METHODS:
-        raise ValueError(f"method: unknown {method!r}; valid methods are {', '.join(METHODS)}")
-    problems = []
-    if korean_share is not None and not 0.0 <= korean_share <= 1.0:
-        problems.append(f"korean_share: expected a share in [0, 1] or None, got {korean_share!r}")
-    if not unstaffed_penalty > 0:
-        problems.append(f"unstaffed_penalty: expected a positive number, got {unstaffed_penalty!r}")
-    if not spread_weight >= 0:
-        problems.append(f"spread_weight: expected a number >= 0, got {spread_weight!r}")
-    if not time_limit > 0:
-        problems.append(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
-    if not mip_rel_gap >= 0:
-        problems.append(f"mip_rel_gap: expected a number >= 0, got {mip_rel_gap!r}")
-    if recent_engagements is not None:
-        recent_engagements = np.asarray(recent_engagements, dtype=np.float64)
-        if recent_engagements.shape != (problem.n_experts,) or not np.all(np.isfinite(recent_engagements)):
-            problems.append(
-                f"recent_engagements: expected finite numbers, shape ({problem.n_experts},) (n_experts), "
-                f"got shape {recent_engagements.shape}"
-            )
-    if problems:
-        raise InputError(problems)
-    options = SolveOptions(
-        method=method,
-        require_korean=bool(require_korean),
-        korean_share=None if korean_share is None else float(korean_share),
-        unstaffed_penalty=float(unstaffed_penalty),
-        recent_engagements=recent_engagements,
-        spread_weight=float(spread_weight),
-        time_limit=float(time_limit),
-        mip_rel_gap=float(mip_rel_gap),
-    )
+    options = solve_options(options, **settings)
+    recent = options.recent_engagements
+    if recent is not None and recent.shape != (problem.n_experts,):
+        raise InputError(
+            f"recent_engagements: expected one count per expert, shape ({problem.n_experts},) (n_experts), "
+            f"got shape {recent.shape}"
+        )
     pairs = _pairs(problem, options)
 
     def finish(
@@ -846,7 +810,7 @@ def solve(
             options=options,
         )
 
-    if method == "greedy":
+    if options.method == "greedy":
         return finish(_greedy(problem, pairs, options), np.nan, np.nan, "greedy", "greedy")
     if problem.n_pairs == 0:
         assigned = np.zeros(0, dtype=bool)

@@ -64,7 +64,7 @@ from numpy.typing import NDArray
 
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._scoring import COMPONENTS, FILTERS, ScoringInputs, Weights
-from gscp_match.errors import InputError
+from gscp_match.errors import InputError, NotFittedError
 from gscp_match.evaluate._metrics import evaluate
 from gscp_match.match._matcher import Matcher, TableLike
 from gscp_match.tables._history import as_history, check_history, history_judgments
@@ -105,7 +105,7 @@ _CELLS_PER_BLOCK = 4_000_000  # (requests x experts) cells per component block i
 
 def _choice(value: str, valid: tuple[str, ...], name: str) -> str:
     if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
+        raise InputError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
     return value
 
 
@@ -150,7 +150,7 @@ def rank_experts(
     n_experts = inputs.shape[1]
     k = n_experts if depth is None else min(int(depth), n_experts)
     if k < 1:
-        raise ValueError(f"depth must be >= 1, got {depth!r}")
+        raise InputError(f"depth must be >= 1, got {depth!r}")
     result = scoring.shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size)
     rows, cols = np.nonzero(result.experts >= 0)
     return pd.DataFrame(
@@ -305,7 +305,7 @@ def candidate_pairs(
     """
     _choice(masked_selected, MASKED_POLICIES, "masked_selected")
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
-        raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
+        raise InputError(f"candidates must be an integer >= 1, got {candidates!r}")
     n_requests, n_experts = inputs.shape
     request_row = pd.Series(np.arange(n_requests), index=pd.Index(inputs.requests.ids, dtype=object))
     expert_row = pd.Series(np.arange(n_experts), index=pd.Index(inputs.experts.ids, dtype=object))
@@ -457,7 +457,7 @@ def fit_weights(pairs: CandidatePairs, *, reference: Weights | None = None, C: f
     from sklearn.linear_model import LogisticRegression
 
     if not (math.isfinite(C) and C > 0):
-        raise ValueError(f"C must be a finite number > 0, got {C!r}")
+        raise InputError(f"C must be a finite number > 0, got {C!r}")
     reference = reference if reference is not None else Weights.default()
     groups = pd.factorize(pairs.request_ids)[0].astype(np.int64) if len(pairs) else np.zeros(0, np.int64)
     winner, loser = comparison_pairs(groups, pairs.labels)
@@ -533,11 +533,14 @@ def weight_agreement(
     """
     unknown = sorted(set(components) - set(COMPONENTS))
     if unknown or not components:
-        raise ValueError(f"components must name some of {', '.join(COMPONENTS)}; got {list(components)}")
+        raise InputError(f"components must name some of {', '.join(COMPONENTS)}; got {list(components)}")
     a = np.array([getattr(learned, c) for c in components], dtype=np.float64)
     b = np.array([getattr(truth, c) for c in components], dtype=np.float64)
     if a.sum() <= 0 or b.sum() <= 0:
-        raise ValueError("both weightings need a positive total over the components compared")
+        raise InputError(
+            "learned, truth: both weightings need a positive total over the components compared "
+            f"({', '.join(components)})"
+        )
     a, b = a / a.sum(), b / b.sum()
     cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
     return round(cosine, 12), float(np.abs(a - b).max())
@@ -567,7 +570,7 @@ def _prepare(
     if experts is not None:
         matcher.fit(experts, evidence=evidence)
     elif not hasattr(matcher, "experts_"):
-        raise ValueError("pass experts= (and evidence=) or a fitted Matcher")
+        raise NotFittedError("the matcher is not fitted: pass experts= (and evidence=) or a fitted Matcher")
     table = as_history(history)
     request_table = as_table(requests, "requests")
     check_history(table, requests=request_table, experts=matcher.experts_)
@@ -638,14 +641,14 @@ def _metric_column(per_request: pd.DataFrame, metric: str) -> str:
     if column not in per_request.columns:
         known = [c for c in per_request.columns if c not in ("round", "request_id", "weights", "n_relevant")]
         valid = [next((m for m, c in _MEAN_NAMES.items() if c == k), k) for k in known]
-        raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(valid)}")
+        raise InputError(f"unknown metric {metric!r}; valid: {', '.join(valid)}")
     return column
 
 
 def _check_metric(metric: str, k: Sequence[int]) -> None:
     valid = [f"{name}@{c}" for name in ("hit", "recall", "ndcg") for c in k] + ["mrr", "map"]
     if metric not in valid and metric not in _MEAN_NAMES.values():
-        raise ValueError(f"unknown metric {metric!r}; valid with k={tuple(k)}: {', '.join(valid)}")
+        raise InputError(f"unknown metric {metric!r}; valid with k={tuple(k)}: {', '.join(valid)}")
 
 
 def _round_means(per_request: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

@@ -96,7 +96,7 @@ def _ranked(ranked: ArrayLike, name: str = "ranked") -> NDArray[np.float64]:
 
 def _cutoff(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        raise InputError(f"k must be an integer >= 1, got {k!r}")
     return int(k)
 
 
@@ -220,7 +220,7 @@ def _gain(grades: NDArray[np.float64], gain: str) -> NDArray[np.float64]:
         return grades
     if gain == "exponential":
         return np.exp2(grades) - 1.0
-    raise ValueError(f"unknown gain {gain!r}; valid: {', '.join(GAINS)}")
+    raise InputError(f"unknown gain {gain!r}; valid: {', '.join(GAINS)}")
 
 
 def dcg_at_k(ranked: ArrayLike, *, k: int, gain: str = "linear") -> NDArray[np.float64]:
@@ -498,9 +498,9 @@ def evaluate(
     """
     cutoffs = tuple(_cutoff(c) for c in k)
     if not cutoffs:
-        raise ValueError("k must name at least one cutoff")
+        raise InputError("k must name at least one cutoff, got none")
     if gain not in GAINS:
-        raise ValueError(f"unknown gain {gain!r}; valid: {', '.join(GAINS)}")
+        raise InputError(f"unknown gain {gain!r}; valid: {', '.join(GAINS)}")
     ids, ranked, ideal = ranked_relevance(rankings, judgments, item=item, requests=requests)
     n_relevant = np.count_nonzero(ideal >= threshold, axis=1)
     keep = n_relevant > 0

@@ -10,11 +10,10 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -25,13 +24,13 @@ from numpy.typing import NDArray
 
 from gscp_match._progress import progress_bar
 from gscp_match.core import _scoring as scoring
-from gscp_match.core._aggregate import AGGREGATION_METHODS
 from gscp_match.core._arrays import ExpertArrays, RequestArrays
-from gscp_match.core._assign import solve
+from gscp_match.core._assign import SolveOptions, solve, solve_options
 from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
 from gscp_match.core._standardize import SCALES, lexical_transform, semantic_transform, with_bias_column
-from gscp_match.errors import InputError
+from gscp_match.errors import InputError, NotFittedError
 from gscp_match.match._explain import explain_cases, explain_experts
+from gscp_match.match._options import N_ALTERNATES, TOP_M, ExpertModel, check_count
 from gscp_match.plan import _round_plan as round_plan
 from gscp_match.plan._round_plan import RoundPlan
 from gscp_match.tables._arrays import (
@@ -57,23 +56,9 @@ from gscp_match.text._language import detect_languages
 from gscp_match.text._lexical import LexicalIndex
 from gscp_match.text._load import load_embedder
 from gscp_match.text._passages import explode_documents
-from gscp_match.text._texts import BIO_MODES, Documents, case_documents, expert_documents, pool_passages, request_texts
+from gscp_match.text._texts import Documents, case_documents, expert_documents, pool_passages, request_texts
 
 __all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
-
-#: Defaults of the expert model, each chosen by measurement (benchmarks/README.md, "Quality: the expert model"):
-#: whole documents, the best three weighted 1, 1/2, 1/3, standardized per request, passages of the model's 256.
-DEFAULT_AGGREGATION = "topk"
-DEFAULT_UNIT = "document"
-DEFAULT_BIO = "document"
-DEFAULT_NORMALIZE = "zscore"
-DEFAULT_PASSAGE_TOKENS = 256
-#: Valid ``normalize`` values.
-NORMALIZATIONS = ("zscore", "none")
-#: Valid ``multilingual`` values.
-MULTILINGUAL = ("auto", "never")
-#: Valid ``unit`` values.
-UNITS = ("document", "passage")
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +96,6 @@ def _requests_table(value: object) -> pd.DataFrame:
     return _table_argument(value, "requests", "requests")
 
 
-def _count(argument: str, value: object, least: int) -> int:
-    """An integer option: a TypeError for another type (1.5, "5", True), an InputError below ``least``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{argument} must be an integer >= {least}, got {value!r} ({type(value).__name__})")
-    if value < least:
-        raise InputError(f"{argument} must be an integer >= {least}, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True, slots=True)
 class Shortlists:
     """Shortlists for a set of requests.
@@ -152,25 +128,14 @@ class Matcher:
         Component weights; default ``src/gscp_match/models/default_weights.json``.
     cache : EmbeddingCache, path, "default" or None
         Where embeddings are cached (``"default"``: ``$GSCP_MATCH_CACHE`` or the user cache folder; None: no cache).
-    aggregation : {"max", "mean", "topk"}
-        How an expert's documents (its bio and each evidence row) aggregate into one similarity: the best, the
-        mean, or the weighted mean of the best three (1, 1/2, 1/3). Default: :data:`DEFAULT_AGGREGATION`.
-    unit : {"document", "passage"}
-        What is scored against a request: whole documents (a document longer than ``passage_tokens`` is embedded
-        passage by passage and pooled; TF-IDF over the whole text), or every passage as a document of its own.
-    bio : {"document", "fallback"}
-        The bio as one document among the evidence, or only for experts without evidence.
-    normalize : {"zscore", "none"}
-        ``"zscore"``: each request's text components become standard scores over the roster, on the components'
-        usual scale (:mod:`gscp_match.core._standardize`), so scores compare across requests; ``"none"``: raw cosines.
-    multilingual : {"auto", "never"}
-        ``"auto"``: the language of every request and document is detected (:mod:`gscp_match.text._language`; a
-        request's ``text_language`` column overrides it) and a pair in which either text is not English is scored
-        with multilingual-e5-small, calibrated to the English model's scale (:mod:`gscp_match.text._crosslingual`); the
-        multilingual model is loaded only when such a pair exists. ``"never"``: the English model for every pair.
-    passage_tokens : int, optional
-        Longest passage embedded at once, in word pieces (at most the model's own limit; default
-        :data:`DEFAULT_PASSAGE_TOKENS`).
+    aggregation, unit, bio, normalize, passage_tokens, multilingual : optional
+        The expert model: how an expert's documents aggregate (``"max"``, ``"mean"``, ``"topk"``), what is scored
+        (``"document"``, ``"passage"``), the bio's role (``"document"``, ``"fallback"``), standardization per request
+        (``"zscore"``, ``"none"``), the longest passage in word pieces, and whether non-English texts use
+        multilingual-e5-small (``"auto"``, ``"never"``; with ``"auto"`` the language of every request and document
+        is detected, a ``text_language`` column overrides it, and the multilingual model is loaded only when a
+        pair needs it). None (the default) takes the measured default of
+        :class:`~gscp_match.match.ExpertModel`, which documents each option and checks them all.
     lexical : bool
         Add the TF-IDF signal.
     holidays : sequence of dates
@@ -188,7 +153,27 @@ class Matcher:
     store : path, optional
         A profile store folder (:class:`gscp_match.scale._store.ProfileStore`): experts' embeddings kept in Parquet
         shards, so only new or changed profiles are encoded (on the Dask workers when ``scheduler`` is given).
+
+    Raises
+    ------
+    InputError
+        A bad expert-model option (each listed with its valid values) or ``chunk_size`` below 1.
+
+    Notes
+    -----
+    As a scikit-learn estimator, the matcher keeps its parameters as attributes (the expert-model ones resolved to
+    their defaults) and checks them again at :meth:`fit`, so one changed between construction and ``fit`` is checked
+    too. Every method but :meth:`fit` raises :class:`~gscp_match.errors.NotFittedError` (a ``ValueError`` and an
+    ``AttributeError``) on an unfitted matcher; earlier versions raised ``RuntimeError``.
     """
+
+    # The expert model's options, set from an ExpertModel (see _set_expert_model).
+    aggregation: str
+    unit: str
+    bio: str
+    normalize: str
+    passage_tokens: int
+    multilingual: str
 
     def __init__(
         self,
@@ -201,7 +186,7 @@ class Matcher:
         bio: str | None = None,
         passage_tokens: int | None = None,
         normalize: str | None = None,
-        multilingual: str = "auto",
+        multilingual: str | None = None,
         lexical: bool = True,
         holidays: Sequence[str] | NDArray[np.datetime64] = (),
         chunk_size: int = 8192,
@@ -210,35 +195,20 @@ class Matcher:
         n_shards: int | None = None,
         store: str | os.PathLike[str] | None = None,
     ) -> None:
-        aggregation = DEFAULT_AGGREGATION if aggregation is None else aggregation
-        unit = DEFAULT_UNIT if unit is None else unit
-        bio = DEFAULT_BIO if bio is None else bio
-        if aggregation not in AGGREGATION_METHODS:
-            raise InputError(f"unknown aggregation {aggregation!r}; valid: {', '.join(AGGREGATION_METHODS)}")
-        if unit not in UNITS:
-            raise InputError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
-        normalize = DEFAULT_NORMALIZE if normalize is None else normalize
-        if normalize not in NORMALIZATIONS:
-            raise InputError(f"unknown normalize {normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
-        if bio not in BIO_MODES:
-            raise InputError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
-        if multilingual not in MULTILINGUAL:
-            raise InputError(f"unknown multilingual {multilingual!r}; valid: {', '.join(MULTILINGUAL)}")
-        if passage_tokens is not None and (
-            isinstance(passage_tokens, bool) or not isinstance(passage_tokens, (int, np.integer)) or passage_tokens < 16
-        ):
-            raise InputError(f"passage_tokens must be an integer >= 16, got {passage_tokens!r}")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        model = ExpertModel.of(
+            aggregation=aggregation,
+            unit=unit,
+            bio=bio,
+            normalize=normalize,
+            passage_tokens=passage_tokens,
+            multilingual=multilingual,
+        )
+        if isinstance(chunk_size, bool) or not chunk_size >= 1:
+            raise InputError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
         self.embedder_spec = embedder
         self.weights = _weights(weights)
         self.cache_spec = cache
-        self.aggregation = aggregation
-        self.unit = unit
-        self.bio = bio
-        self.normalize = normalize
-        self.multilingual = multilingual
-        self.passage_tokens = None if passage_tokens is None else int(passage_tokens)
+        self._set_expert_model(model)
         self.lexical = lexical
         self.holidays = round_plan.holiday_days(holidays)
         self.chunk_size = chunk_size
@@ -249,6 +219,15 @@ class Matcher:
             check_scheduler(scheduler)  # unknown name: ValueError listing the valid ones; no dask: ImportError
         self.scheduler, self.n_shards, self.store = scheduler, n_shards, store
         self._fitted = False
+
+    def _set_expert_model(self, model: ExpertModel) -> None:
+        """The expert-model options as attributes (what scikit-learn's ``get_params`` would read)."""
+        for option in _EXPERT_MODEL_OPTIONS:
+            setattr(self, option, getattr(model, option))
+
+    def _expert_model(self) -> ExpertModel:
+        """The expert model of the current attributes, checked (one may have been set after construction)."""
+        return ExpertModel(**{option: getattr(self, option) for option in _EXPERT_MODEL_OPTIONS})
 
     def __repr__(self) -> str:
         state = f"{len(self.experts_)} experts, {len(self.cases_)} cases" if self._fitted else "not fitted"
@@ -266,6 +245,8 @@ class Matcher:
 
         Embeddings are cached, so fitting again on an unchanged roster encodes nothing.
         """
+        self.expert_model_ = self._expert_model()
+        self._set_expert_model(self.expert_model_)
         experts_table = _table_argument(experts, "experts", "experts")
         evidence_table = _table_argument(evidence, "evidence", "evidence") if evidence is not None else None
         check_references(experts=experts_table, evidence=evidence_table)
@@ -342,8 +323,7 @@ class Matcher:
         return self
 
     def _passage_tokens(self) -> int:
-        wanted = self.passage_tokens if self.passage_tokens is not None else DEFAULT_PASSAGE_TOKENS
-        return min(self.embedder_.max_tokens, wanted)
+        return min(self.embedder_.max_tokens, self.passage_tokens)
 
     def _units(self, docs: Documents, passage_vectors: NDArray[np.float32]) -> tuple[Documents, NDArray[np.float32]]:
         if self.unit == "passage":
@@ -353,14 +333,16 @@ class Matcher:
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         return encode_cached(self.embedder_, texts, cache=self.cache_)
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self, method: str) -> None:
         if not self._fitted:
-            raise RuntimeError("call Matcher.fit(experts, ...) before shortlisting")
+            raise NotFittedError(
+                f"this Matcher is not fitted yet: call fit(experts, evidence=..., cases=...) before {method}()"
+            )
 
     # ------------------------------------------------------------------------------------------------------------
     def embed_requests(self, requests: pd.DataFrame) -> NDArray[np.float32]:
         """(n_requests, d) request embeddings; long requests are split into passages and their mean is used."""
-        self._check_fitted()
+        self._check_fitted("embed_requests")
         return self._embed_texts(request_texts(requests), self.embedder_)
 
     def _embed_texts(self, texts: list[str], embedder: Embedder) -> NDArray[np.float32]:
@@ -380,12 +362,12 @@ class Matcher:
         self, requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> tuple[pd.DataFrame, ScoringInputs]:
         """The validated requests table and the scoring core's inputs against the roster."""
+        self._check_fitted("scoring_inputs")
         table, req, side = self._request_side(requests)
         return table, self._inputs("experts", req, side)
 
     def _request_side(self, requests: TableLike | Mapping[str, Any]) -> tuple[pd.DataFrame, RequestArrays, _Requests]:
         """Validated table, request arrays and the raw embedding, TF-IDF rows and languages of the requests."""
-        self._check_fitted()
         table = _requests_table(requests)
         check_references(experts=self.experts_, requests=table)
         req = request_arrays(table)
@@ -517,7 +499,8 @@ class Matcher:
         k, k_cases : int
             Shortlist lengths (k_cases=0 skips cases).
         """
-        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
+        self._check_fitted("shortlist")
+        k, k_cases = check_count("k", k, 1), check_count("k_cases", k_cases, 0)
         table, req, side = self._request_side(requests)
         inputs = self._inputs("experts", req, side)
         return self._shortlists(table, req, side, inputs, self._score(inputs, k), k_cases)
@@ -569,7 +552,8 @@ class Matcher:
         k, k_cases : int
             As for :meth:`shortlist`.
         **assign_options
-            The options of :meth:`assign` (``top_m``, ``n_alternates``, ``method``, ...).
+            The options of :meth:`assign` (``top_m``, ``n_alternates``, ``recent_engagements``, ``options`` and the
+            solver's, ``method``, ...).
 
         Returns
         -------
@@ -585,34 +569,25 @@ class Matcher:
         >>> result.experts.equals(matcher.shortlist(demo.requests, k=3, k_cases=2).experts)
         True
         """
-        unknown = sorted(set(assign_options) - set(_ASSIGN_OPTIONS))
-        if unknown:
-            raise TypeError(f"unknown assign option(s) {', '.join(unknown)}; valid: {', '.join(_ASSIGN_OPTIONS)}")
-        k, k_cases = _count("k", k, 1), _count("k_cases", k_cases, 0)
-        options = {**_ASSIGN_OPTIONS, **assign_options}
-        top_m = _count("top_m", options.pop("top_m"), 1)
-        options["n_alternates"] = _count("n_alternates", options["n_alternates"], 0)
+        self._check_fitted("shortlist_and_assign")
+        plan_options = _plan_options(**assign_options)
+        k, k_cases = check_count("k", k, 1), check_count("k_cases", k_cases, 0)
         table, req, side = self._request_side(requests)
         inputs = self._inputs("experts", req, side)
-        width = self._candidate_count(inputs, top_m)
+        width = self._candidate_count(inputs, plan_options.top_m)
         scored = self._score(inputs, max(k, width))
         shortlists = self._shortlists(table, req, side, inputs, _first_columns(scored, k), k_cases)
-        return shortlists, self._plan(table, inputs, _first_columns(scored, width), **options)
+        return shortlists, self._plan(table, inputs, _first_columns(scored, width), plan_options)
 
     def assign(
         self,
         requests: TableLike | Mapping[str, Any] | Sequence[Mapping[str, Any]],
         *,
-        top_m: int = 20,
-        n_alternates: int = 3,
-        method: str = "milp",
-        require_korean: bool = True,
-        korean_share: float | None = None,
-        unstaffed_penalty: float = 10.0,
+        top_m: int = TOP_M,
+        n_alternates: int = N_ALTERNATES,
         recent_engagements: Mapping[str, float] | pd.Series | None = None,
-        spread_weight: float = 0.0,
-        time_limit: float = 60.0,
-        mip_rel_gap: float = 0.0,
+        options: SolveOptions | None = None,
+        **solver: Any,
     ) -> RoundPlan:
         """Staff a whole round: no expert double-booked, every request staffed where possible, best total score.
 
@@ -624,30 +599,36 @@ class Matcher:
         Parameters
         ----------
         requests : DataFrame, path, a mapping for one request, or a list of mappings
-        top_m : int, default 20
+        top_m : int, default :data:`~gscp_match.match._options.TOP_M` (20)
             Candidates per request (more: a larger, slower problem that may find a better plan).
-        n_alternates : int, default 3
+        n_alternates : int, default :data:`~gscp_match.match._options.N_ALTERNATES` (3)
             Stand-by experts listed per request (role ``"alternate"``).
-        method : {"milp", "greedy"}
-            Exact (HiGHS) or the greedy baseline.
-        require_korean : bool, default True
-            A request asking for Korean experience gets at least one Korean-experienced expert, or stays
-            unstaffed.
-        korean_share : float, optional
-            Minimum share of Korean-experienced experts among the round's assignments.
-        unstaffed_penalty : float, default 10.0
-            Objective cost of each missing expert.
         recent_engagements : mapping or Series expert_id -> count, optional
             Engagements in recent rounds; with ``spread_weight`` they lower a pair's score (shown as
             ``adjusted_score`` in the assignment table). Experts not listed count 0.
-        spread_weight : float, default 0.0
-            Score lowered by ``spread_weight * recent_engagements`` (spreads opportunities).
-        time_limit, mip_rel_gap : float
-            HiGHS stopping rules; a stopped solve keeps its plan and reports its gap.
+        options : SolveOptions, optional
+            The solver's method and rules (:class:`~gscp_match.core.SolveOptions`, where each default is
+            documented); its ``recent_engagements`` must be None (pass the mapping above).
+        **solver
+            Any field of :class:`~gscp_match.core.SolveOptions`, set on top of ``options``:
+            ``method`` ("milp" exact, or "greedy"), ``require_korean`` (a request asking for Korean experience gets
+            at least one Korean-experienced expert, or stays unstaffed), ``korean_share`` (minimum share of
+            Korean-experienced experts in the round), ``unstaffed_penalty`` (objective cost of each missing
+            expert), ``spread_weight`` (score lowered by ``spread_weight * recent_engagements``), ``time_limit``
+            and ``mip_rel_gap`` (HiGHS stopping rules; a stopped solve keeps its plan and reports its gap).
 
         Returns
         -------
         RoundPlan
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        InputError
+            A bad option value or an unknown ``method`` (listing the valid ones).
+        TypeError
+            A keyword that is not an option (the message lists the valid ones), or a count that is not an integer.
 
         Examples
         --------
@@ -660,62 +641,28 @@ class Matcher:
         >>> sorted(plan.assignment["role"].unique())
         ['alternate', 'assigned']
         """
-        top_m, n_alternates = _count("top_m", top_m, 1), _count("n_alternates", n_alternates, 0)
-        table, inputs = self.scoring_inputs(requests)
-        candidates = self._score(inputs, self._candidate_count(inputs, top_m))
-        return self._plan(
-            table,
-            inputs,
-            candidates,
-            n_alternates=n_alternates,
-            method=method,
-            require_korean=require_korean,
-            korean_share=korean_share,
-            unstaffed_penalty=unstaffed_penalty,
-            recent_engagements=recent_engagements,
-            spread_weight=spread_weight,
-            time_limit=time_limit,
-            mip_rel_gap=mip_rel_gap,
+        self._check_fitted("assign")
+        plan_options = _plan_options(
+            top_m=top_m, n_alternates=n_alternates, recent_engagements=recent_engagements, options=options, **solver
         )
+        table, inputs = self.scoring_inputs(requests)
+        candidates = self._score(inputs, self._candidate_count(inputs, plan_options.top_m))
+        return self._plan(table, inputs, candidates, plan_options)
 
     @staticmethod
     def _candidate_count(inputs: ScoringInputs, top_m: int) -> int:
         # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
         return max(int(top_m), int(inputs.requests.experts_needed.max(initial=1)))
 
-    def _plan(
-        self,
-        table: pd.DataFrame,
-        inputs: ScoringInputs,
-        candidates: Shortlist,
-        *,
-        n_alternates: int,
-        method: str,
-        require_korean: bool,
-        korean_share: float | None,
-        unstaffed_penalty: float,
-        recent_engagements: Mapping[str, float] | pd.Series | None,
-        spread_weight: float,
-        time_limit: float,
-        mip_rel_gap: float,
-    ) -> RoundPlan:
+    def _plan(self, table: pd.DataFrame, inputs: ScoringInputs, candidates: Shortlist, how: _PlanOptions) -> RoundPlan:
         """The round plan from each request's candidates (``candidates``: top-M per request)."""
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
-        recent = round_plan.recent_counts(recent_engagements, expert_ids[sub_roster.rows])
-        result = solve(
-            problem,
-            method=method,
-            require_korean=require_korean,
-            korean_share=korean_share,
-            unstaffed_penalty=unstaffed_penalty,
-            recent_engagements=recent,
-            spread_weight=spread_weight,
-            time_limit=time_limit,
-            mip_rel_gap=mip_rel_gap,
-        )
+        recent = round_plan.recent_counts(how.recent_engagements, expert_ids[sub_roster.rows])
+        result = solve(problem, replace(how.solver, recent_engagements=recent))
+        spread_weight = how.solver.spread_weight
         request_ids = inputs.requests.ids
-        n_alternates = min(n_alternates, len(expert_ids))  # no more alternates than experts, in every table
+        n_alternates = min(how.n_alternates, len(expert_ids))  # no more alternates than experts, in every table
         chosen, chosen_score, n_assigned, reasons, booked = round_plan.plan_tables(
             problem,
             result,
@@ -849,12 +796,47 @@ def _bias_or_none(matrix: sp.csr_matrix | None) -> sp.csr_matrix | None:
     return None if matrix is None else with_bias_column(matrix, 1.0)
 
 
-#: The options of :meth:`Matcher.assign` and their defaults (for :meth:`Matcher.shortlist_and_assign`).
-_ASSIGN_OPTIONS: dict[str, Any] = {
-    name: parameter.default
-    for name, parameter in inspect.signature(Matcher.assign).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-}
+#: The expert-model options, which :class:`Matcher` keeps as attributes.
+_EXPERT_MODEL_OPTIONS = tuple(field.name for field in fields(ExpertModel))
+#: The solver's options that :meth:`Matcher.assign` takes as keywords (recent engagements come as a mapping).
+_SOLVER_KEYWORDS = tuple(field.name for field in fields(SolveOptions) if field.name != "recent_engagements")
+
+
+@dataclass(frozen=True, slots=True)
+class _PlanOptions:
+    """Every option of one :meth:`Matcher.assign`, checked."""
+
+    top_m: int
+    n_alternates: int
+    recent_engagements: Mapping[str, float] | pd.Series | None
+    solver: SolveOptions
+
+
+def _plan_options(
+    *,
+    top_m: int = TOP_M,
+    n_alternates: int = N_ALTERNATES,
+    recent_engagements: Mapping[str, float] | pd.Series | None = None,
+    options: SolveOptions | None = None,
+    **solver: Any,
+) -> _PlanOptions:
+    """The options of :meth:`Matcher.assign` (and of :meth:`Matcher.shortlist_and_assign`), each checked once: the
+    counts here, the solver's by :class:`SolveOptions`."""
+    unknown = sorted(set(solver) - set(_SOLVER_KEYWORDS))
+    if unknown:
+        valid = ("top_m", "n_alternates", "recent_engagements", "options", *_SOLVER_KEYWORDS)
+        raise TypeError(f"unknown assign option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    if isinstance(options, SolveOptions) and options.recent_engagements is not None:
+        raise InputError(
+            "options.recent_engagements: expected None; pass recent_engagements= (a mapping expert_id -> count) "
+            "to assign, which turns it into the solver's per-expert array"
+        )
+    return _PlanOptions(
+        top_m=check_count("top_m", top_m, 1),
+        n_alternates=check_count("n_alternates", n_alternates, 0),
+        recent_engagements=recent_engagements,
+        solver=solve_options(options, **solver),
+    )
 
 
 def _first_columns(result: Shortlist, k: int) -> Shortlist:

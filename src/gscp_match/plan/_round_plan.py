@@ -295,7 +295,7 @@ def plan_tables(
     *,
     request_ids: NDArray[np.object_],
     expert_ids: NDArray[np.object_],
-    n_alternates: int = 3,
+    n_alternates: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.int64], list[UnstaffedReason], pd.DataFrame]:
     """Assigned and stand-by pairs as a ranked matrix, the unstaffed reasons, and the booked days.
 
@@ -356,7 +356,7 @@ def candidate_table(
     *,
     request_ids: NDArray[np.object_],
     expert_ids: NDArray[np.object_],
-    n_alternates: int = 3,
+    n_alternates: int,
 ) -> pd.DataFrame:
     """:data:`CANDIDATE_COLUMNS`: every candidate pair's status in the plan, and why it was not chosen, in words.
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from gscp_match.errors import InputError
 from gscp_match.tables._arrays import REGION_CODES, THEME_CODES, one_hot
 from gscp_match.tables._vocab import SUPPORT_TYPES
 
@@ -110,7 +111,7 @@ def demand_supply(requests: pd.DataFrame, experts: pd.DataFrame, *, min_ratio: f
     15  water         2        6    3.0  False
     """
     if min_ratio < 0:
-        raise ValueError(f"min_ratio must be >= 0, got {min_ratio}")
+        raise InputError(f"min_ratio must be >= 0, got {min_ratio}")
     asked = _themes_matrix(requests["themes"])
     covered = _themes_matrix(experts["themes"])
     korean_request = requests["korean_experience"].to_numpy(dtype=bool)
@@ -159,7 +160,7 @@ def request_counts(requests: pd.DataFrame, *, by: str) -> pd.DataFrame:
     2  (not given)         1
     """
     if by not in REQUEST_CATEGORIES:
-        raise ValueError(f"unknown category {by!r}; valid: {', '.join(REQUEST_CATEGORIES)}")
+        raise InputError(f"unknown category {by!r}; valid: {', '.join(REQUEST_CATEGORIES)}")
     values = requests[by].astype(object).fillna("").astype(str).str.strip()
     counts = values[values != ""].value_counts()
     missing = int((values == "").sum())
@@ -222,7 +223,7 @@ def case_references(shortlist_cases: pd.DataFrame, *, by: str, cases: pd.DataFra
     1      Seoul           2      1
     """
     if by not in ("city", "theme"):
-        raise ValueError(f"unknown grouping {by!r}; valid: city, theme")
+        raise InputError(f"unknown grouping {by!r}; valid: city, theme")
     case_ids = shortlist_cases["case_id"].astype(str).to_numpy(dtype=object)
     if by == "city":
         labels: tuple[str, ...] = CITY_GROUPS
@@ -236,7 +237,7 @@ def case_references(shortlist_cases: pd.DataFrame, *, by: str, cases: pd.DataFra
         themes_of = dict(zip(cases["case_id"].astype(str), cases["themes"], strict=True))
         unknown = sorted(set(case_ids) - set(themes_of))
         if unknown:
-            raise ValueError(f"case ids not in the case catalog: {', '.join(unknown[:10])}")
+            raise InputError(f"shortlist_cases: case ids not in the case catalog: {', '.join(unknown[:10])}")
         member = _themes_matrix(themes_of[c] for c in case_ids)
     references = member.sum(axis=0).astype(np.int64)
     rows, groups = np.nonzero(member)

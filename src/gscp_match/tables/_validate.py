@@ -66,7 +66,7 @@ def validate_table(raw: RawTable | pd.DataFrame, kind: str, *, experts: pd.DataF
     (:func:`check_references`).
     """
     if kind not in TABLES:
-        raise ValueError(f"unknown table kind {kind!r}; expected one of {', '.join(TABLES)}")
+        raise InputError(f"unknown table kind {kind!r}; expected one of {', '.join(TABLES)}")
     if isinstance(raw, pd.DataFrame):
         raw = RawTable.from_frame(raw, source=f"{kind} table")
     columns = TABLES[kind]

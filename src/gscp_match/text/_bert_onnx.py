@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gscp_match.errors import InputError
+
 __all__ = ["BertConfig", "read_safetensors", "bert_graph", "quantize_int8"]
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "BF16": None}
@@ -41,9 +43,12 @@ class BertConfig:
     def from_file(cls, path: Path) -> BertConfig:
         config = json.loads(path.read_text(encoding="utf-8"))
         if config.get("hidden_act", "gelu") != "gelu":
-            raise ValueError(f"{path}: only 'gelu' activations are supported, got {config.get('hidden_act')!r}")
+            raise InputError(f"{path}: only 'gelu' activations are supported, got {config.get('hidden_act')!r}")
         if config.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError(f"{path}: only absolute position embeddings are supported")
+            raise InputError(
+                f"{path}: only absolute position embeddings are supported, got "
+                f"{config.get('position_embedding_type')!r}"
+            )
         return cls(
             hidden=int(config["hidden_size"]),
             layers=int(config["num_hidden_layers"]),
@@ -65,7 +70,8 @@ def read_safetensors(path: Path) -> dict[str, NDArray[Any]]:
             continue
         dtype = _DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ValueError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
+            supported = ", ".join(code for code, kind in _DTYPES.items() if kind is not None)
+            raise InputError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}; supported: {supported}")
         begin, end = info["data_offsets"]
         array = np.frombuffer(data, dtype=dtype, count=(end - begin) // np.dtype(dtype).itemsize, offset=begin)
         array = array.reshape(info["shape"])

@@ -404,7 +404,7 @@ def encode_cached(embedder: Embedder, texts: Sequence[str], *, cache: EmbeddingC
     if missing.size:
         encoded = np.asarray(embedder.encode([unique_texts[i] for i in missing]), dtype=np.float32)
         if encoded.shape != (missing.size, dimension):
-            raise ValueError(
+            raise InputError(
                 f"embedder {embedder.name!r} returned shape {encoded.shape}, expected ({missing.size}, {dimension})"
             )
         vectors[missing] = encoded

@@ -138,7 +138,7 @@ def similarity(
     ((1, 2), 0)
     """
     if method not in SIMILARITY_METHODS:
-        raise ValueError(f"unknown similarity method {method!r}; valid methods: {', '.join(SIMILARITY_METHODS)}")
+        raise InputError(f"unknown similarity method {method!r}; valid methods: {', '.join(SIMILARITY_METHODS)}")
     weight = float(lexical_weight)
     if not 0.0 <= weight <= 1.0:
         raise InputError(f"lexical_weight must lie in [0, 1], got {lexical_weight!r}")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from gscp_match.errors import InputError
 from gscp_match.text._passages import explode_documents
 
 __all__ = ["Documents", "request_texts", "case_texts", "expert_documents", "case_documents", "pool_passages"]
@@ -135,7 +136,7 @@ def expert_documents(
     experts without evidence (see :data:`BIO_MODES`).
     """
     if bio not in BIO_MODES:
-        raise ValueError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
+        raise InputError(f"unknown bio mode {bio!r}; valid: {', '.join(BIO_MODES)}")
     n = len(experts)
     texts: list[str] = list(experts["bio"])
     if bio == "fallback" and evidence is not None and len(evidence):
