@@ -173,7 +173,7 @@ class Weights:
         """Weights from a mapping; components not named get 0, unknown names raise."""
         unknown = sorted(set(values) - set(COMPONENTS))
         if unknown:
-            raise ValueError(f"unknown weight(s) {', '.join(unknown)}; valid components: {', '.join(COMPONENTS)}")
+            raise InputError(f"unknown weight(s) {', '.join(unknown)}; valid components: {', '.join(COMPONENTS)}")
         return cls(**{k: float(v) for k, v in values.items()})
 
     @classmethod
@@ -223,15 +223,15 @@ class ScoringInputs:
         n_req, n_exp = len(self.requests), len(self.experts)
         q, d = self.request_embeddings, self.doc_embeddings
         if q.ndim != 2 or d.ndim != 2 or q.shape[1] != d.shape[1]:
-            raise ValueError(f"embeddings must be 2-D with the same width, got {q.shape} and {d.shape}")
+            raise InputError(f"embeddings must be 2-D with the same width, got {q.shape} and {d.shape}")
         if q.shape[0] != n_req:
-            raise ValueError(f"request_embeddings has {q.shape[0]} rows for {n_req} requests")
+            raise InputError(f"request_embeddings has {q.shape[0]} rows for {n_req} requests")
         if self.doc_offsets.shape != (n_exp + 1,) or self.doc_offsets[-1] != d.shape[0]:
-            raise ValueError("doc_offsets must be (n_experts + 1,) and end at the number of expert texts")
+            raise InputError("doc_offsets must be (n_experts + 1,) and end at the number of expert texts")
         if (self.request_lexical is None) != (self.doc_lexical is None):
-            raise ValueError("give both request_lexical and doc_lexical, or neither")
+            raise InputError("give both request_lexical and doc_lexical, or neither")
         if self.conflicts is not None and self.conflicts.shape != (n_req, n_exp):
-            raise ValueError(f"conflicts must be ({n_req}, {n_exp}), got {self.conflicts.shape}")
+            raise InputError(f"conflicts must be ({n_req}, {n_exp}), got {self.conflicts.shape}")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -792,7 +792,7 @@ def rescore_pairs(
     request_rows = np.asarray(request_rows, dtype=np.int64).ravel()
     expert_rows = np.asarray(expert_rows, dtype=np.int64).ravel()
     if request_rows.shape != expert_rows.shape:
-        raise ValueError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
+        raise InputError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
     ctx = context if context is not None else _context(inputs)
     wanted = frozenset(c for c in COMPONENTS if getattr(weights, c))
     components, _ = _pair_parts(inputs, ctx.features, request_rows, expert_rows, wanted=wanted)
@@ -1380,7 +1380,7 @@ def _chunk_slack(inputs: ScoringInputs, plan: _ScoringPlan, start: int, stop: in
         scale += plan.weights.lexical * plan.request_lexical_norm * float(np.sqrt(np.max(squares, initial=0.0))) * 1.01
     slack = 2.0 * terms * _UNIT_ROUNDOFF * scale + terms * 2.0**-140
     if not math.isfinite(slack):
-        raise ValueError("the embeddings or TF-IDF rows hold non-finite values (nan or inf): nothing can be ranked")
+        raise InputError("the embeddings or TF-IDF rows hold non-finite values (nan or inf): nothing can be ranked")
     return slack
 
 
@@ -1640,7 +1640,7 @@ def pair_components(
     request_rows = np.asarray(request_rows, dtype=np.int64).ravel()
     expert_rows = np.asarray(expert_rows, dtype=np.int64).ravel()
     if request_rows.shape != expert_rows.shape:
-        raise ValueError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
+        raise InputError(f"request_rows and expert_rows differ in length: {request_rows.size} and {expert_rows.size}")
     context = _context(inputs)
     components, best_doc = _pair_parts(inputs, context.features, request_rows, expert_rows)
     components["availability"], free_days = _pair_availability(inputs, context.windows, request_rows, expert_rows)

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._scoring import COMPONENTS, Weights
+from gscp_match.errors import InputError
 from gscp_match.match._matcher import Matcher
 from gscp_match.synthetic import _generate as synthetic
 from gscp_match.text._cache import EmbeddingCache
@@ -163,14 +164,14 @@ def simulate_history(
     hidden = hidden_weights if isinstance(hidden_weights, Weights) else Weights.from_mapping(hidden_weights)
     for name, value in (("rounds", rounds), ("experts", experts), ("requests_per_round", requests_per_round)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 2:
-        raise ValueError(f"candidates must be an integer >= 2, got {candidates!r}")
+        raise InputError(f"candidates must be an integer >= 2, got {candidates!r}")
     if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
     for name, share in (("rated_share", rated_share), ("korean_share", korean_share)):
         if share is not None and not 0 <= share <= 1:
-            raise ValueError(f"{name} must be in [0, 1], got {share!r}")
+            raise InputError(f"{name} must be in [0, 1], got {share!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     roster_rng, evidence_rng, choice_rng, korean_rng, *round_rngs = rng.spawn(4 + rounds)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
+from gscp_match.errors import InputError
 from gscp_match.text._embed import Embedder, SentenceTransformerEmbedder
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def check_scheduler(scheduler: object) -> None:
 
     Raises
     ------
-    ValueError
+    InputError
         An unknown name (the message lists the valid ones) or an object that is not a Client.
     ImportError
         Dask is missing; the message names ``pip install 'gscp_match[distributed]'``.
@@ -64,7 +65,7 @@ def check_scheduler(scheduler: object) -> None:
     >>> check_scheduler("thread")
     Traceback (most recent call last):
     ...
-    ValueError: unknown scheduler 'thread'; valid: sync, threads, processes, local, a scheduler address ...
+    gscp_match.errors.InputError: unknown scheduler 'thread'; valid: sync, threads, processes, local, ...
     """
     if isinstance(scheduler, str):
         if scheduler in ("sync", "threads", "processes"):
@@ -73,13 +74,13 @@ def check_scheduler(scheduler: object) -> None:
         if scheduler == "local" or _ADDRESS.match(scheduler):
             _require("distributed")
             return
-        raise ValueError(
+        raise InputError(
             f"unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}, a scheduler address "
             "(tcp://host:8786) or a dask.distributed.Client"
         )
     client_type = _require("distributed").Client
     if not isinstance(scheduler, client_type):
-        raise ValueError(
+        raise InputError(
             f"scheduler must be one of {', '.join(SCHEDULERS)}, a scheduler address or a dask.distributed.Client; "
             f"got {type(scheduler).__name__}"
         )

@@ -96,7 +96,7 @@ def shard_bounds(n_experts: int, *, n_shards: int, chunk_size: int) -> NDArray[n
     [0, 0]
     """
     if n_shards < 1 or chunk_size < 1 or n_experts < 0:
-        raise ValueError(
+        raise InputError(
             f"need n_experts >= 0, n_shards >= 1 and chunk_size >= 1; got {n_experts}, {n_shards}, {chunk_size}"
         )
     n_chunks = -(-n_experts // chunk_size)
@@ -185,7 +185,7 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
     ([[0, 5]], [3])
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise InputError(f"k must be >= 1, got {k}")
     if len(parts) != len(offsets) or not parts:
         raise ValueError(f"need one offset per part and at least one part; got {len(parts)} parts, {len(offsets)}")
     n_req = parts[0].experts.shape[0]
@@ -263,11 +263,11 @@ def distributed_shortlist(
     True
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise InputError(f"k must be >= 1, got {k}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
     if n_shards is not None and n_shards < 1:
-        raise ValueError(f"n_shards must be >= 1, got {n_shards}")
+        raise InputError(f"n_shards must be >= 1, got {n_shards}")
     check_scheduler(scheduler)
     weights = weights if weights is not None else Weights.default()
     n_exp = len(inputs.experts)
@@ -393,11 +393,11 @@ def store_shortlist(
     from gscp_match.scale._store import ProfileStore
 
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise InputError(f"k must be >= 1, got {k}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
     if (lexical is None) != (request_lexical is None):
-        raise ValueError("give both lexical and request_lexical, or neither")
+        raise InputError("give both lexical and request_lexical, or neither")
     check_scheduler(scheduler)
     store = store if isinstance(store, ProfileStore) else ProfileStore(store)
     manifest = store.check_embedder(embedder)
@@ -408,7 +408,7 @@ def store_shortlist(
             raise InputError(f"unknown expert id(s): {', '.join(map(repr, unknown[:5]))}")
     q = np.ascontiguousarray(request_embeddings, dtype=np.float32)
     if q.shape != (len(requests), manifest.dimension):
-        raise ValueError(f"request_embeddings must be ({len(requests)}, {manifest.dimension}), got {q.shape}")
+        raise InputError(f"request_embeddings must be ({len(requests)}, {manifest.dimension}), got {q.shape}")
     side = _RequestSide(
         directory=str(store.directory),
         manifest=manifest,

@@ -843,7 +843,7 @@ class ProfileStore:
             If the store was built with another embedder (and not ``rebuild``), or another update is running.
         """
         if shard_size < 1:
-            raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+            raise InputError(f"shard_size must be >= 1, got {shard_size}")
         experts_table = _experts_table(experts)
         evidence_table = _evidence_table(evidence)
         check_references(experts=experts_table, evidence=evidence_table)

@@ -151,7 +151,7 @@ def history_judgments(history: pd.DataFrame, *, unrated: int = 3) -> pd.DataFram
         pairs considered and not selected. Same row order as ``history``.
     """
     if isinstance(unrated, bool) or not isinstance(unrated, int | np.integer) or not 1 <= unrated <= 5:
-        raise ValueError(f"unrated must be a whole number from 1 to 5, got {unrated!r}")
+        raise InputError(f"unrated must be a whole number from 1 to 5, got {unrated!r}")
     table = as_history(history)
     rating = table["rating"].astype("Int64").fillna(int(unrated)).to_numpy(dtype=np.int64)
     relevance = np.where(table["selected"].to_numpy(dtype=bool), rating, 0)
