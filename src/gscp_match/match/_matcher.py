@@ -392,7 +392,7 @@ class Matcher:
         n = len(units.passages)
         if self.multilingual == "never":
             return np.full(n, "en", dtype=object)
-        languages = np.asarray(detect_languages(units.passages), dtype=object)
+        languages = np.asarray(detect_languages(units.passages, cache=self.cache_), dtype=object)
         for kind, table in sources.items():
             if table is None or "text_language" not in table.columns:
                 continue
@@ -407,7 +407,7 @@ class Matcher:
         n = len(table)
         if self.multilingual == "never":
             return np.full(n, "en", dtype=object)
-        detected = np.asarray(detect_languages(request_texts(table)), dtype=object)
+        detected = np.asarray(detect_languages(request_texts(table), cache=self.cache_), dtype=object)
         if "text_language" in table.columns:
             given = _language_cells(table, "requests")
             detected = np.where(given != "", given, detected)
