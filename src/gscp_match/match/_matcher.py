@@ -44,7 +44,7 @@ from gscp_match.tables._arrays import (
 )
 from gscp_match.tables._catalog import load_cases
 from gscp_match.tables._validate import as_table, check_references
-from gscp_match.text._cache import EmbeddingCache, encode_cached
+from gscp_match.text._cache import CachedTokenCounter, EmbeddingCache, encode_cached
 from gscp_match.text._crosslingual import document_vectors, request_vectors
 from gscp_match.text._embed import Embedder, load_embedder
 from gscp_match.text._language import detect_languages
@@ -272,7 +272,7 @@ class Matcher:
         self.expert_arrays_ = ExpertArrays.from_table(self.experts_)
         self.case_arrays_ = _case_roster(self.cases_)
 
-        count = self.embedder_.count_tokens
+        count = self._count_tokens = CachedTokenCounter(self.embedder_, self.cache_)
         max_tokens = self._passage_tokens()
         self.expert_docs_ = expert_documents(
             self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count, bio=self.bio
@@ -360,7 +360,7 @@ class Matcher:
             texts,
             np.arange(len(texts), dtype=np.int64),
             max_tokens=self._passage_tokens(),
-            count_tokens=self.embedder_.count_tokens,
+            count_tokens=self._count_tokens,
         )
         vectors = encode_cached(embedder, passages, cache=self.cache_)
         sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
