@@ -264,11 +264,17 @@ class LexicalIndex:
         low, high = (int(n) for n in ngram_range)
         if not 1 <= low <= high:
             raise InputError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {ngram_range!r}")
-        options = {"stop_words": stops, "ngram_range": (low, high), "sublinear_tf": bool(sublinear_tf)}
+
+        def index(vocabulary: dict[str, int], idf: NDArray[np.float32], n_docs: int) -> LexicalIndex:
+            empty = sp.csr_matrix((n_docs, len(vocabulary)), dtype=np.float32)
+            return cls(
+                vocabulary, idf, empty, stop_words=stops, ngram_range=(low, high), sublinear_tf=bool(sublinear_tf)
+            )
+
         vocabulary: dict[str, int] = {}
         counts = _count_matrix(items, vocabulary, grow=True, stop_words=stops, ngram_range=(low, high))
         if not vocabulary:
-            return cls({}, np.zeros(0, np.float32), sp.csr_matrix((len(items), 0), dtype=np.float32), **options)
+            return index({}, np.zeros(0, np.float32), len(items))
         n_docs = len(items)
         max_count = max_df if isinstance(max_df, Integral) else max_df * n_docs
         min_count = min_df if isinstance(min_df, Integral) else min_df * n_docs
@@ -293,9 +299,9 @@ class LexicalIndex:
         idf /= smoothed
         np.log(idf, out=idf)
         idf += np.float32(1.0)
-        index = cls(vocabulary, idf, sp.csr_matrix((0, len(vocabulary)), dtype=np.float32), **options)
-        index.document_matrix = index._weigh(counts)
-        return index
+        fitted = index(vocabulary, idf, 0)
+        fitted.document_matrix = fitted._weigh(counts)
+        return fitted
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Counts -> L2-normalised TF-IDF rows, in place."""
