@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gscp_match.errors import InputError
-from gscp_match.text._language import LANGUAGES, detect_languages
+from gscp_match.text._cache import EmbeddingCache, text_key
+from gscp_match.text._language import LANGUAGES, _cache_name, detect_languages
 
 # Written for this test (not the benchmark's samples): a title, a one-line bio and a short request per language.
 EXAMPLES = {
@@ -101,3 +103,65 @@ def test_the_detector_is_imported_only_when_needed():
         "assert 'py3langid' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_codes_remembered_in_the_cache_spare_the_model_on_the_next_run(tmp_path):
+    # Each run in a fresh interpreter: the second finds every text in the cache and never imports py3langid.
+    texts = [t for lang in LANGUAGES for t in EXAMPLES[lang]] + ["", "2024", EXAMPLES["fr"][0]]
+    code = (
+        "import json, sys\n"
+        "from gscp_match.text._cache import EmbeddingCache\n"
+        "from gscp_match.text._language import detect_languages\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        f"codes = detect_languages(texts, cache=EmbeddingCache({str(tmp_path)!r}))\n"
+        "print(json.dumps([codes, 'py3langid' in sys.modules]))\n"
+    )
+    import json
+
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    assert runs[0] == [detect_languages(texts), True]
+    assert runs[1] == [runs[0][0], False]
+
+
+def test_only_unknown_texts_are_classified_and_added(tmp_path, monkeypatch):
+    import gscp_match.text._language as language
+
+    cache = EmbeddingCache(tmp_path)
+    first = detect_languages(EXAMPLES["ko"] + EXAMPLES["ru"], cache=cache)
+    assert first == ["ko"] * 3 + ["ru"] * 3
+    found, stored = cache.get(_cache_name(), [text_key(t) for t in EXAMPLES["ko"]], dimension=1)
+    assert found.all() and stored[:, 0].tolist() == [LANGUAGES.index("ko")] * 3
+    classified = []
+    model = language._model()
+
+    class Spy:
+        def classify(self, text):
+            classified.append(text)
+            return model.classify(text)
+
+    monkeypatch.setattr(language, "_model", lambda: Spy())
+    codes = detect_languages(EXAMPLES["ru"] + EXAMPLES["es"] + ["", "!!"], cache=cache)
+    assert codes == ["ru"] * 3 + ["es"] * 3 + ["en", "en"]
+    assert classified == EXAMPLES["es"]  # known texts and texts without letters never reach the model
+    assert detect_languages(EXAMPLES["es"], cache=cache) == ["es"] * 3 and classified == EXAMPLES["es"]
+
+
+def test_a_damaged_or_foreign_entry_is_classified_again(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    text = EXAMPLES["pt"][1]
+    cache.put(_cache_name(), [text_key(text)], np.array([[99.0]], dtype=np.float32))  # no such language
+    assert detect_languages([text], cache=cache) == ["pt"]
+    assert "py3langid" in _cache_name() and "-".join(LANGUAGES) in _cache_name()
+
+
+def test_without_a_cache_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("GSCP_MATCH_CACHE", str(tmp_path))
+    assert detect_languages(EXAMPLES["en"]) == ["en"] * 3
+    assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""lexical.py: TF-IDF index that keeps acronyms, sparse products, block similarity."""
+"""lexical.py: TF-IDF index that keeps acronyms, sparse products, block similarity; equal to scikit-learn's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gscp_match.errors import InputError
-from gscp_match.text._lexical import LexicalIndex, similarity_block, tokenize
+from gscp_match.text._lexical import ENGLISH_STOP_WORDS, LexicalIndex, similarity_block, tokenize
 
 DOCS = [
     "Seoul TOPIS collects real-time traffic data from buses and taxis for the traffic information centre.",
@@ -29,7 +29,7 @@ def test_acronym_query_ranks_its_document_first():
 
 
 def test_vocabulary_keeps_acronyms_and_hyphenated_tokens_and_drops_stop_words():
-    vocabulary = LexicalIndex.fit(DOCS).vectorizer.vocabulary_
+    vocabulary = LexicalIndex.fit(DOCS).vocabulary
     for token in [
         "topis",
         "atsc",
@@ -86,3 +86,107 @@ def test_empty_vocabulary_and_bad_input():
         LexicalIndex.fit("TOPIS")
     with pytest.raises(InputError, match="expected str"):
         LexicalIndex.fit(DOCS).transform(["ok", 3])
+
+
+# -- the same numbers as scikit-learn's TfidfVectorizer ----------------------------------------------------------
+
+_WORDS = (
+    "bus Bus BRT c-its C-ITS 5-1 u-city real-time traffic water NRW the and system of x a-b Gestión déchets "
+    "스마트 도시 2024 e-procurement meters TOPIS"
+).split()
+_TEXT = st.lists(st.sampled_from(_WORDS), max_size=30).map(" ".join) | st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40
+)
+
+
+def _sklearn(**options):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    stop_words = options.pop("stop_words", "english")
+    return TfidfVectorizer(
+        lowercase=True,
+        tokenizer=tokenize,
+        token_pattern=None,
+        stop_words=list(stop_words) if stop_words not in (None, "english") else stop_words,
+        norm="l2",
+        dtype=np.float32,
+        **options,
+    )
+
+
+def _assert_same_csr(ours, theirs):
+    theirs = sp.csr_matrix(theirs)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype == np.float32
+    # Same arrays in the same order, so that every later sparse product rounds the same way.
+    np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+    np.testing.assert_array_equal(ours.indices, theirs.indices)
+    np.testing.assert_array_equal(ours.data, theirs.data)
+    assert ours.indices.dtype == theirs.indices.dtype
+
+
+def test_stop_words_are_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as theirs
+
+    assert ENGLISH_STOP_WORDS == theirs
+
+
+@pytest.mark.filterwarnings("ignore:Your stop_words may be inconsistent")
+@settings(max_examples=150, deadline=None)
+@given(
+    documents=st.lists(_TEXT, max_size=12),
+    queries=st.lists(_TEXT, min_size=1, max_size=6),  # scikit-learn refuses to transform no text at all
+    ngram_range=st.sampled_from([(1, 1), (1, 2), (2, 2), (1, 3)]),
+    min_df=st.sampled_from([1, 2, 0.2]),
+    max_df=st.sampled_from([1.0, 0.6, 3]),
+    sublinear_tf=st.booleans(),
+    stop_words=st.sampled_from(["english", None, ("bus", "the", "c-its")]),
+)
+def test_matrices_equal_scikit_learn_tfidf_vectorizer(
+    documents, queries, ngram_range, min_df, max_df, sublinear_tf, stop_words
+):
+    options = {"ngram_range": ngram_range, "min_df": min_df, "max_df": max_df, "sublinear_tf": sublinear_tf}
+    vectorizer = _sklearn(stop_words=stop_words, **options)
+    try:
+        expected = vectorizer.fit_transform(documents)
+    except ValueError as exc:
+        # An empty vocabulary is an index without terms; a df window that keeps no term is an error, as there.
+        if "empty vocabulary" in str(exc):
+            index = LexicalIndex.fit(documents, stop_words=stop_words, **options)
+            assert index.n_terms == 0 and index.document_matrix.shape == (len(documents), 0)
+            assert index.transform(queries).shape == (len(queries), 0)
+        else:
+            with pytest.raises(InputError):
+                LexicalIndex.fit(documents, stop_words=stop_words, **options)
+        return
+    index = LexicalIndex.fit(documents, stop_words=stop_words, **options)
+    assert index.vocabulary == vectorizer.vocabulary_
+    np.testing.assert_array_equal(index.idf, vectorizer.idf_)
+    assert index.idf.dtype == vectorizer.idf_.dtype
+    _assert_same_csr(index.document_matrix, expected)
+    _assert_same_csr(index.transform(queries), vectorizer.transform(queries))
+    _assert_same_csr(index.transform(documents), vectorizer.transform(documents))
+    assert index.transform([]).shape == (0, index.n_terms)
+
+
+def test_long_rows_are_normalised_like_scikit_learn():
+    # Rows of hundreds of terms: squares summed in float32 (or in another order) would round some values apart.
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(3000)]
+    documents = [" ".join(rng.choice(vocabulary, size=int(n))) for n in rng.integers(1, 1500, size=40)]
+    index = LexicalIndex.fit(documents)
+    vectorizer = _sklearn(ngram_range=(1, 2), sublinear_tf=True)
+    _assert_same_csr(index.document_matrix, vectorizer.fit_transform(documents))
+    _assert_same_csr(index.transform(documents[:5]), vectorizer.transform(documents[:5]))
+
+
+def test_matching_does_not_import_scikit_learn(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from gscp_match.text._lexical import LexicalIndex; "
+        "LexicalIndex.fit(['Seoul TOPIS', 'BRT lanes']).similarity(['TOPIS']); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "False"

@@ -148,3 +148,124 @@ def test_real_tokenizer_limits_hold(real_embedder):
     assert counts.max() <= real_embedder.max_tokens
     words = set(text.split())
     assert words == set(" ".join(passages).split())
+
+
+# -- batched counting: the same passages as splitting one text at a time --------------------------------------------
+
+
+def _reference_split(text, max_tokens, count, overlap):
+    """The splitting of one text with one tokenizer call per step and per text (the module before batching)."""
+
+    def counts(texts):
+        return [int(c) for c in count(texts)]
+
+    special = counts([""])[0]
+    if not text.strip():
+        return []
+    if counts([text])[0] <= max_tokens:
+        return [text]
+    budget = max_tokens - special
+    units, sizes = [], []
+    for unit in split_sentences(text):
+        size = counts([unit])[0] - special
+        if size <= budget:
+            units.append(unit)
+            sizes.append(size)
+            continue
+        current, used = [], 0
+        for word in unit.split():
+            word_size = counts([word])[0] - special
+            if current and used + word_size > budget:
+                units.append(" ".join(current))
+                sizes.append(counts([units[-1]])[0] - special)
+                current, used = [], 0
+            current.append(word)
+            used += word_size
+        units.append(" ".join(current))
+        sizes.append(counts([units[-1]])[0] - special)
+    passages, start = [], 0
+    while start < len(units):
+        end, used = start, 0
+        while end < len(units) and used + sizes[end] <= budget:
+            used += sizes[end]
+            end += 1
+        end = max(end, start + 1)
+        passages.append(" ".join(units[start:end]))
+        if end >= len(units):
+            break
+        nxt = max(end - overlap, start + 1)
+        while nxt < end and sum(sizes[nxt:end]) + sizes[end] > budget:
+            nxt += 1
+        start = nxt
+
+    def enforce(passage):
+        words = passage.split()
+        if counts([passage])[0] <= max_tokens or len(words) < 2:
+            return [passage]
+        half = len(words) // 2
+        return enforce(" ".join(words[:half])) + enforce(" ".join(words[half:]))
+
+    return [piece for passage in passages for piece in enforce(passage)]
+
+
+def character_counter(special: int, calls: list):
+    """Not additive over words (about 4 characters a token), so that passages overflow and get halved."""
+
+    def count(texts):
+        calls.append(len(texts))
+        return np.array([-(-len(t) // 4) + special for t in texts], dtype=np.int64)
+
+    return count
+
+
+def square_counter(special: int):
+    """Words squared: joining pieces costs more than the pieces, so passages are halved again and again."""
+
+    def count(texts):
+        return np.array([len(t.split()) ** 2 + special for t in texts], dtype=np.int64)
+
+    return count
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(texts_of_unique_words(), max_size=8),
+    st.integers(1, 12),
+    st.sampled_from([0, 2]),
+    st.integers(0, 2),
+    st.sampled_from(["words", "characters", "squares"]),
+)
+def test_batched_splitting_equals_one_text_at_a_time(docs, budget, special, overlap, kind):
+    calls: list[int] = []
+    count = {
+        "words": word_counter(special),
+        "characters": character_counter(special, calls),
+        "squares": square_counter(special),
+    }[kind]
+    texts = [t for t, _ in docs] + ["Supercalifragilisticexpialidocious " * 5, "  ", "a b c d e f g h i j k"]
+    passages, _, source = explode_documents(
+        texts,
+        np.zeros(len(texts), dtype=np.int64),
+        max_tokens=budget + special,
+        count_tokens=count,
+        overlap_sentences=overlap,
+    )
+    expected = [_reference_split(t, budget + special, count, overlap) for t in texts]
+    assert passages == [p for pieces in expected for p in pieces]
+    assert source.tolist() == [i for i, pieces in enumerate(expected) for _ in pieces]
+    for text, pieces in zip(texts, expected, strict=True):
+        assert (
+            split_passages(text, max_tokens=budget + special, count_tokens=count, overlap_sentences=overlap) == pieces
+        )
+
+
+def test_the_tokenizer_is_called_a_few_times_whatever_the_number_of_texts():
+    sentence = "Seoul's bus reform of 2004 merged routes and median lanes across the whole city network. "
+    texts = [sentence * (3 + i % 5) + "Averyveryverylongwordthatneverends " * 30 for i in range(200)]
+    calls: list[int] = []
+    passages, _, _ = explode_documents(
+        texts, np.arange(len(texts)), max_tokens=40, count_tokens=character_counter(2, calls)
+    )
+    assert len(passages) > 2 * len(texts)
+    # The texts, their sentences, the words and pieces of over-long ones, then one call per halving round.
+    assert 5 <= len(calls) <= 12, calls

@@ -49,7 +49,7 @@ from gscp_match.tables._arrays import (
 from gscp_match.tables._catalog import load_cases
 from gscp_match.tables._validate import as_table, check_references
 from gscp_match.tables._weights import read_weights
-from gscp_match.text._cache import EmbeddingCache, encode_cached
+from gscp_match.text._cache import CachedTokenCounter, EmbeddingCache, encode_cached
 from gscp_match.text._crosslingual import document_vectors, request_vectors
 from gscp_match.text._embed import Embedder
 from gscp_match.text._language import detect_languages
@@ -261,7 +261,7 @@ class Matcher:
         self.expert_conflicts_ = expert_conflicts(self.experts_)
         self.case_arrays_ = _case_roster(self.cases_)
 
-        count = self.embedder_.count_tokens
+        count = self._count_tokens = CachedTokenCounter(self.embedder_, self.cache_)
         max_tokens = self._passage_tokens()
         self.expert_docs_ = expert_documents(
             self.experts_, evidence_table, max_tokens=max_tokens, count_tokens=count, bio=self.bio
@@ -350,7 +350,7 @@ class Matcher:
             texts,
             np.arange(len(texts), dtype=np.int64),
             max_tokens=self._passage_tokens(),
-            count_tokens=self.embedder_.count_tokens,
+            count_tokens=self._count_tokens,
         )
         vectors = encode_cached(embedder, passages, cache=self.cache_)
         sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
@@ -388,7 +388,7 @@ class Matcher:
         n = len(units.passages)
         if self.multilingual == "never":
             return np.full(n, "en", dtype=object)
-        languages = np.asarray(detect_languages(units.passages), dtype=object)
+        languages = np.asarray(detect_languages(units.passages, cache=self.cache_), dtype=object)
         for kind, table in sources.items():
             if table is None or "text_language" not in table.columns:
                 continue
@@ -403,7 +403,7 @@ class Matcher:
         n = len(table)
         if self.multilingual == "never":
             return np.full(n, "en", dtype=object)
-        detected = np.asarray(detect_languages(request_texts(table)), dtype=object)
+        detected = np.asarray(detect_languages(request_texts(table), cache=self.cache_), dtype=object)
         if "text_language" in table.columns:
             given = _language_cells(table, "requests")
             detected = np.where(given != "", given, detected)

@@ -16,6 +16,10 @@ then deletes the merged ones; readers tolerate a shard vanishing between listing
 fails any check (not a regular file, cannot be read, a zip member that is not an ``.npy`` array, wrong dtype,
 shape, dimension, embedder or checksum) is logged, deleted and never trusted. Only regular files are opened, and
 never with a blocking open, so a FIFO named like a shard cannot hang a run.
+
+The same shards hold other per-text facts under their own names, as one float32 column: the token counts of an
+embedder's tokenizer (:class:`CachedTokenCounter`, so splitting cached texts into passages needs no tokenizer) and
+detected languages (:func:`gscp_match.text._language.detect_languages`).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from gscp_match.errors import InputError
 if TYPE_CHECKING:
     from gscp_match.text._embed import Embedder
 
-__all__ = ["EmbeddingCache", "encode_cached", "text_key", "CACHE_ENV_VAR"]
+__all__ = ["EmbeddingCache", "CachedTokenCounter", "encode_cached", "text_key", "CACHE_ENV_VAR"]
 
 logger = logging.getLogger(__name__)
 
@@ -414,3 +418,78 @@ def encode_cached(embedder: Embedder, texts: Sequence[str], *, cache: EmbeddingC
             except OSError as exc:  # a cache that cannot be written must not lose the computed vectors
                 logger.warning("could not write the embedding cache in %s: %s", cache.directory, exc)
     return vectors[inverse]
+
+
+#: Counts at or above this are not remembered: float32 holds every integer below it exactly.
+_EXACT_FLOAT32 = 1 << 24
+
+
+class CachedTokenCounter:
+    """An embedder's ``count_tokens`` that remembers each text's count in an :class:`EmbeddingCache`.
+
+    Splitting texts into passages (:func:`gscp_match.text._passages.explode_documents`) needs token counts; with
+    every text already counted, a run loads no tokenizer (nor, for the torch embedder, the model). Counts are kept
+    under ``"<embedder name>:token-counts"`` (the name holds the model's fingerprint, its tokenizer included), read
+    from disk once per counter, and each call that counted new texts writes them as one new shard.
+
+    Parameters
+    ----------
+    embedder : Embedder
+    cache : EmbeddingCache or None
+        ``None``: every call goes to ``embedder.count_tokens``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from gscp_match.text._embed import HashingEmbedder
+    >>> cache = EmbeddingCache(tempfile.mkdtemp())
+    >>> CachedTokenCounter(HashingEmbedder(), cache)(["bus rapid transit", ""]).tolist()
+    [3, 0]
+    """
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.name = f"{embedder.name}:token-counts"
+        self._counts: dict[bytes, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"CachedTokenCounter({self.embedder!r}, {self.cache!r})"
+
+    def _remembered(self) -> dict[bytes, int]:
+        if self._counts is None:
+            counts: dict[bytes, int] = {}
+            if self.cache is not None:
+                for _, keys, values in self.cache._iter_shards(self.name, 1):
+                    flat = keys.tobytes()
+                    for row, value in enumerate(values[:, 0].tolist()):
+                        if value.is_integer() and 0 <= value < _EXACT_FLOAT32:
+                            counts.setdefault(flat[row * _KEY_BYTES : (row + 1) * _KEY_BYTES], int(value))
+            self._counts = counts
+        return self._counts
+
+    def __call__(self, texts: Sequence[str]) -> NDArray[np.int64]:
+        """Word pieces per text, special tokens included: shape ``(n,)`` int64, as ``embedder.count_tokens``."""
+        if isinstance(texts, str):
+            raise InputError("texts must be a sequence of strings, not a single string")
+        items = list(texts)
+        if self.cache is None:
+            return np.asarray(self.embedder.count_tokens(items), dtype=np.int64).reshape(-1)
+        counts = self._remembered()
+        keys = [text_key(t) for t in items]
+        missing = {key: text for key, text in zip(keys, items, strict=True) if key not in counts}
+        if missing:
+            new = np.asarray(self.embedder.count_tokens(list(missing.values())), dtype=np.int64).reshape(-1)
+            if new.shape != (len(missing),):
+                raise ValueError(f"embedder {self.embedder.name!r} counted {new.size} texts of {len(missing)}")
+            counts.update(zip(missing, new.tolist(), strict=True))
+            exact = new < _EXACT_FLOAT32
+            try:
+                self.cache.put(
+                    self.name,
+                    [key for key, keep in zip(missing, exact.tolist(), strict=True) if keep],
+                    new[exact].astype(np.float32)[:, None],
+                )
+            except OSError as exc:  # a cache that cannot be written costs a tokenizer load next time
+                logger.warning("could not remember token counts in %s: %s", self.cache.directory, exc)
+        return np.fromiter((counts[key] for key in keys), dtype=np.int64, count=len(keys))

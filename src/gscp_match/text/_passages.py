@@ -86,12 +86,12 @@ def _counts(count_tokens: TokenCounter, texts: list[str]) -> NDArray[np.int64]:
     return counts
 
 
-def _pack_words(words: list[str], content: NDArray[np.int64], budget: int) -> list[str]:
+def _pack_words(words: list[str], content: list[int], budget: int) -> list[str]:
     """Greedily pack words into pieces whose content tokens are <= budget (an over-long word stays alone)."""
     pieces: list[str] = []
     current: list[str] = []
     used = 0
-    for word, size in zip(words, content.tolist(), strict=True):
+    for word, size in zip(words, content, strict=True):
         if current and used + size > budget:
             pieces.append(" ".join(current))
             current, used = [], 0
@@ -102,33 +102,17 @@ def _pack_words(words: list[str], content: NDArray[np.int64], budget: int) -> li
     return pieces
 
 
-def _split_known(
-    text: str,
-    *,
-    max_tokens: int,
-    count_tokens: TokenCounter,
-    overlap_sentences: int,
-    special: int,
-) -> list[str]:
-    budget = max_tokens - special
-    units = split_sentences(text)
-    content = _counts(count_tokens, units) - special
-    # Sentences longer than the budget are cut on word boundaries into pieces that fit.
-    if np.any(content > budget):
-        new_units: list[str] = []
-        new_content: list[int] = []
-        for unit, size in zip(units, content.tolist(), strict=True):
-            if size <= budget:
-                new_units.append(unit)
-                new_content.append(size)
-                continue
-            words = unit.split()
-            pieces = _pack_words(words, _counts(count_tokens, words) - special, budget)
-            new_units.extend(pieces)
-            new_content.extend((_counts(count_tokens, pieces) - special).tolist())
-        units, content = new_units, np.asarray(new_content, dtype=np.int64)
+def _counted(count_tokens: TokenCounter, texts: list[str]) -> dict[str, int]:
+    """Token count of each distinct text, in one call."""
+    distinct = list(dict.fromkeys(texts))
+    if not distinct:
+        return {}
+    return dict(zip(distinct, _counts(count_tokens, distinct).tolist(), strict=True))
 
-    sizes = content.tolist()
+
+def _pack_sentences(units: list[str], sizes: list[int], budget: int, overlap_sentences: int) -> list[str]:
+    """Greedily pack sentences (content sizes ``sizes``) into passages of <= budget, repeating up to
+    ``overlap_sentences`` sentences at the start of the next passage when they fit beside its first new one."""
     m = len(units)
     passages: list[str] = []
     start = 0
@@ -146,24 +130,83 @@ def _split_known(
         while nxt < end and sum(sizes[nxt:end]) + sizes[end] > budget:
             nxt += 1
         start = nxt
-    return _enforce_limit(passages, max_tokens=max_tokens, count_tokens=count_tokens)
+    return passages
 
 
-def _enforce_limit(passages: list[str], *, max_tokens: int, count_tokens: TokenCounter) -> list[str]:
-    """Halve (on words) any passage the tokenizer still counts above the limit."""
-    counts = _counts(count_tokens, passages)
-    if not np.any(counts > max_tokens):
-        return passages
-    out: list[str] = []
-    for passage, count in zip(passages, counts.tolist(), strict=True):
-        words = passage.split()
-        if count <= max_tokens or len(words) < 2:
-            out.append(passage)
-            continue
-        half = len(words) // 2
-        halves = [" ".join(words[:half]), " ".join(words[half:])]
-        out.extend(_enforce_limit(halves, max_tokens=max_tokens, count_tokens=count_tokens))
-    return out
+def _split_known(
+    texts: list[str],
+    *,
+    max_tokens: int,
+    count_tokens: TokenCounter,
+    overlap_sentences: int,
+    special: int,
+) -> list[list[str]]:
+    """Passages of each of ``texts`` (each longer than ``max_tokens``).
+
+    Each text is split on its own, but the tokenizer is called once per step for all texts together (sentences,
+    then words of over-long sentences, then the pieces packed from them, then the passages), so that the number of
+    calls does not grow with the number of texts (a counter that remembers counts on disk writes once per call).
+    """
+    budget = max_tokens - special
+    units_of = [split_sentences(text) for text in texts]
+    sentence_count = _counted(count_tokens, [unit for units in units_of for unit in units])
+    content_of = [[sentence_count[unit] - special for unit in units] for units in units_of]
+    # Sentences longer than the budget are cut on word boundaries into pieces that fit.
+    over_long = [
+        unit
+        for units, sizes in zip(units_of, content_of, strict=True)
+        for unit, size in zip(units, sizes, strict=True)
+        if size > budget
+    ]
+    if over_long:
+        word_count = _counted(count_tokens, [word for unit in over_long for word in unit.split()])
+        pieces_of: dict[str, list[str]] = {}
+        for unit in dict.fromkeys(over_long):
+            words = unit.split()
+            pieces_of[unit] = _pack_words(words, [word_count[word] - special for word in words], budget)
+        piece_count = _counted(count_tokens, [piece for pieces in pieces_of.values() for piece in pieces])
+        for i, (units, sizes) in enumerate(zip(units_of, content_of, strict=True)):
+            if not any(size > budget for size in sizes):
+                continue
+            new_units: list[str] = []
+            new_sizes: list[int] = []
+            for unit, size in zip(units, sizes, strict=True):
+                if size <= budget:
+                    new_units.append(unit)
+                    new_sizes.append(size)
+                    continue
+                new_units.extend(pieces_of[unit])
+                new_sizes.extend(piece_count[piece] - special for piece in pieces_of[unit])
+            units_of[i], content_of[i] = new_units, new_sizes
+    passages_of = [
+        _pack_sentences(units, sizes, budget, overlap_sentences)
+        for units, sizes in zip(units_of, content_of, strict=True)
+    ]
+    return _enforce_limit(passages_of, max_tokens=max_tokens, count_tokens=count_tokens)
+
+
+def _enforce_limit(passages_of: list[list[str]], *, max_tokens: int, count_tokens: TokenCounter) -> list[list[str]]:
+    """Halve (on words) any passage the tokenizer still counts above the limit, again until every half fits or is
+    one word; one tokenizer call per round for all texts."""
+    # Each passage is (text, checked); a round counts every unchecked one and halves those over the limit.
+    pending = [[(passage, False) for passage in passages] for passages in passages_of]
+    while True:
+        unchecked = [passage for passages in pending for passage, checked in passages if not checked]
+        if not unchecked:
+            return [[passage for passage, _ in passages] for passages in pending]
+        count = _counted(count_tokens, unchecked)
+        for i, passages in enumerate(pending):
+            if all(checked for _, checked in passages):
+                continue
+            out: list[tuple[str, bool]] = []
+            for passage, checked in passages:
+                words = passage.split()
+                if checked or count[passage] <= max_tokens or len(words) < 2:
+                    out.append((passage, True))
+                    continue
+                half = len(words) // 2
+                out.extend([(" ".join(words[:half]), False), (" ".join(words[half:]), False)])
+            pending[i] = out
 
 
 def _check_options(max_tokens: int, overlap_sentences: int, special: int) -> None:
@@ -221,12 +264,12 @@ def split_passages(
     if counts[1] <= max_tokens:
         return [text]
     return _split_known(
-        text,
+        [text],
         max_tokens=max_tokens,
         count_tokens=count_tokens,
         overlap_sentences=overlap_sentences,
         special=special,
-    )
+    )[0]
 
 
 def explode_documents(
@@ -292,21 +335,20 @@ def explode_documents(
     special = int(counts[0])
     _check_options(max_tokens, overlap_sentences, special)
 
+    kept = [i for i, text in enumerate(items) if text.strip()]
+    long = [i for i in kept if counts[i + 1] > max_tokens]
+    split = _split_known(
+        [items[i] for i in long],
+        max_tokens=max_tokens,
+        count_tokens=count_tokens,
+        overlap_sentences=overlap_sentences,
+        special=special,
+    )
+    pieces_of = dict(zip(long, split, strict=True))
     passages: list[str] = []
     sources: list[int] = []
-    for index, (text, count) in enumerate(zip(items, counts[1:].tolist(), strict=True)):
-        if not text.strip():
-            continue
-        if count <= max_tokens:
-            pieces = [text]
-        else:
-            pieces = _split_known(
-                text,
-                max_tokens=max_tokens,
-                count_tokens=count_tokens,
-                overlap_sentences=overlap_sentences,
-                special=special,
-            )
+    for index in kept:
+        pieces = pieces_of.get(index, [items[index]])
         passages.extend(pieces)
         sources.extend([index] * len(pieces))
     passage_source = np.asarray(sources, dtype=np.int64)
