@@ -24,15 +24,15 @@ import time
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from gscp_match import Matcher  # noqa: E402
-from gscp_match.core import _scoring as scoring  # noqa: E402
-from gscp_match.core._assign import solve  # noqa: E402
-from gscp_match.plan._round_plan import build_problem  # noqa: E402
-from gscp_match.synthetic._generate import generate_round  # noqa: E402
-from gscp_match.tables._validate import validate_table  # noqa: E402
-from gscp_match.text._embed import HashingEmbedder  # noqa: E402
+from gscp_match import Matcher
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._assign import solve
+from gscp_match.plan._round_plan import build_problem
+from gscp_match.synthetic._generate import generate_round
+from gscp_match.tables._validate import validate_table
+from gscp_match.text._embed import HashingEmbedder
 
 
 def run(n_experts: int, sizes: list[int], *, top_m: int, time_limit: float, seed: int) -> list[dict]:

@@ -43,19 +43,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scoring import SEED, make_inputs  # noqa: E402
+from bench_scoring import SEED, make_inputs
 
-from gscp_match.core import _scoring as scoring  # noqa: E402
-from gscp_match.core._scoring import Shortlist, Weights  # noqa: E402
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import Ranking, Weights
 from gscp_match.scale._dask import _environ_kept
-from gscp_match.scale._distributed import distributed_shortlist, shard_bounds, shard_inputs  # noqa: E402
-from gscp_match.scale._store import ProfileStore  # noqa: E402
-from gscp_match.synthetic._generate import generate_experts  # noqa: E402
+from gscp_match.scale._distributed import distributed_shortlist, shard_bounds, shard_inputs
+from gscp_match.scale._store import ProfileStore
+from gscp_match.synthetic._generate import generate_experts
 
 K = 10
 
 
-def _same(a: Shortlist, b: Shortlist) -> bool:
+def _same(a: Ranking, b: Ranking) -> bool:
     return bool(
         np.array_equal(a.experts, b.experts)
         and np.allclose(a.scores, b.scores, rtol=0, atol=1e-6)
@@ -89,7 +89,7 @@ def _cpu(client) -> float:
     return total
 
 
-def _timed(function, client=None):  # noqa: ANN001, ANN202 - a benchmark helper
+def _timed(function, client=None):
     """``(result, wall seconds, CPU seconds)`` of ``function()``; CPU covers the workers when a client is given."""
     cpu0, t0 = _cpu(client), time.perf_counter()
     result = function()
@@ -178,7 +178,7 @@ def bench_encoding(n_texts: int, *, workers: int, embedder_spec: str | None) -> 
     embedder = load_embedder(embedder_spec)
     tokens = embedder.count_tokens(list(experts["bio"]))
 
-    def run(path: str, folder: Path, client, load: float, threads: int) -> None:  # noqa: ANN001
+    def run(path: str, folder: Path, client, load: float, threads: int) -> None:
         store = ProfileStore(folder)
         load0 = os.getloadavg()[0]
         update, wall, cpu = _timed(

@@ -23,9 +23,9 @@ import numpy as np
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-from gscp_match.synthetic._generate import generate_evidence, generate_experts  # noqa: E402
-from gscp_match.text._cache import EmbeddingCache, encode_cached  # noqa: E402
-from gscp_match.text._load import load_embedder  # noqa: E402
+from gscp_match.synthetic._generate import generate_evidence, generate_experts
+from gscp_match.text._cache import EmbeddingCache, encode_cached
+from gscp_match.text._load import load_embedder
 
 
 def texts_for(n: int) -> list[str]:

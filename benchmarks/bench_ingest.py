@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import cv_fixtures as fx  # noqa: E402
+import cv_fixtures as fx
 
-from gscp_match.ingestion import ingest  # noqa: E402
-from gscp_match.ingestion._documents import read_document  # noqa: E402
+from gscp_match.ingestion import ingest
+from gscp_match.ingestion._documents import read_document
 
 
 def _norm(text: str) -> str:

@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     k, chunk, repeat, seed = args.k, args.chunk_size, args.repeat, args.seed
 
     if not args.no_st:
-        import torch  # noqa: F401  (loaded before the BLAS report so that its thread pools are listed)
+        import torch
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus, {platform.machine()}")
     print(f"load average at start: {load_average()} (other processes share the machine when it is above 0)")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):

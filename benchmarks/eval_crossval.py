@@ -45,15 +45,15 @@ import scipy.sparse as sp
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-import gscp_match  # noqa: E402
+import gscp_match
 
 # Internals of gscp_match used here (all of them; the rest is the top-level API).
-from gscp_match.core._aggregate import aggregate  # noqa: E402
-from gscp_match.text._cache import EmbeddingCache, encode_cached  # noqa: E402
-from gscp_match.text._lexical import tokenize  # noqa: E402
-from gscp_match.text._load import load_embedder  # noqa: E402
-from gscp_match.text._passages import explode_documents  # noqa: E402
-from gscp_match.text._texts import request_texts  # noqa: E402
+from gscp_match.core._aggregate import aggregate
+from gscp_match.text._cache import EmbeddingCache, encode_cached
+from gscp_match.text._lexical import tokenize
+from gscp_match.text._load import load_embedder
+from gscp_match.text._passages import explode_documents
+from gscp_match.text._texts import request_texts
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

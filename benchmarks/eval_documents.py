@@ -40,9 +40,9 @@ import pandas as pd
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-from gscp_match.core import _scoring as scoring  # noqa: E402
-from gscp_match.match._matcher import Matcher  # noqa: E402
-from gscp_match.text._cache import EmbeddingCache  # noqa: E402
+from gscp_match.core import _scoring as scoring
+from gscp_match.match._matcher import Matcher
+from gscp_match.text._cache import EmbeddingCache
 
 HERE = Path(__file__).resolve().parent
 FILTER_COLUMNS = ("window_start", "window_end", "languages", "budget_usd", "exclude_experts")

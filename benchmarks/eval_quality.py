@@ -41,10 +41,10 @@ import pandas as pd
 
 os.environ.setdefault("GSCP_MATCH_QUIET", "1")
 
-from gscp_match.core import _scoring as scoring  # noqa: E402
-from gscp_match.core._scoring import COMPONENTS, FILTERS, Weights  # noqa: E402
-from gscp_match.evaluate import _learn as learn  # noqa: E402
-from gscp_match.evaluate._learn import (  # noqa: E402
+from gscp_match.core import _scoring as scoring
+from gscp_match.core._scoring import COMPONENTS, FILTERS, Weights
+from gscp_match.evaluate import _learn as learn
+from gscp_match.evaluate._learn import (
     WeightLearning,
     evaluate_rounds,
     learn_weights,
@@ -53,12 +53,12 @@ from gscp_match.evaluate._learn import (  # noqa: E402
     subset_inputs,
     weight_agreement,
 )
-from gscp_match.evaluate._metrics import Evaluation, evaluate  # noqa: E402
-from gscp_match.evaluate._simulate import SimulatedHistory, simulate_history  # noqa: E402
-from gscp_match.match._matcher import Matcher  # noqa: E402
-from gscp_match.tables._catalog import load_cases  # noqa: E402
-from gscp_match.text._cache import EmbeddingCache  # noqa: E402
-from gscp_match.text._embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder  # noqa: E402
+from gscp_match.evaluate._metrics import Evaluation, evaluate
+from gscp_match.evaluate._simulate import SimulatedHistory, simulate_history
+from gscp_match.match._matcher import Matcher
+from gscp_match.tables._catalog import load_cases
+from gscp_match.text._cache import EmbeddingCache
+from gscp_match.text._embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 
 EVALSET = Path(__file__).resolve().parent / "evalset"
 #: Request columns dropped for the open (unfiltered) runs: they only feed hard filters, availability and cost.

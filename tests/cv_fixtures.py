@@ -574,7 +574,7 @@ def _write_docx(facts: CVFacts, path: Path, *, table: bool) -> None:
     document.save(path)
 
 
-def _pdf_styles():  # noqa: ANN202
+def _pdf_styles():
     from reportlab.lib.styles import getSampleStyleSheet
 
     styles = getSampleStyleSheet()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from gscp_match import Matcher, load_demo
 from gscp_match.core import _scoring as scoring
-from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from gscp_match.core._scoring import FILTERS, Ranking, ScoringInputs, Weights
 from gscp_match.scale._dask import SCHEDULERS, resident_embedders
 from gscp_match.scale._distributed import (
     distributed_shortlist,
@@ -111,7 +111,7 @@ def client():
         yield c
 
 
-def assert_same(expected: Shortlist, got: Shortlist) -> None:
+def assert_same(expected: Ranking, got: Ranking) -> None:
     np.testing.assert_array_equal(got.experts, expected.experts)
     np.testing.assert_array_equal(got.scores, expected.scores)  # to the bit: every reported score is an exact re-score
     np.testing.assert_array_equal(got.filtered, expected.filtered)
@@ -122,7 +122,7 @@ def assert_same(expected: Shortlist, got: Shortlist) -> None:
 # The merge against a plain loop.
 
 
-def merge_reference(parts: list[Shortlist], offsets: list[int], k: int) -> Shortlist:
+def merge_reference(parts: list[Ranking], offsets: list[int], k: int) -> Ranking:
     """Per request, every (score, global row) any shard kept, sorted by score descending then row ascending."""
     n_req = parts[0].experts.shape[0]
     experts = np.full((n_req, k), -1, dtype=np.int64)
@@ -139,7 +139,7 @@ def merge_reference(parts: list[Shortlist], offsets: list[int], k: int) -> Short
             scores[r, j] = score
     filtered = sum(p.filtered for p in parts)
     eligible = sum(p.eligible for p in parts)
-    return Shortlist(experts, scores, np.asarray(filtered), np.asarray(eligible))
+    return Ranking(experts, scores, np.asarray(filtered), np.asarray(eligible))
 
 
 @st.composite
@@ -161,7 +161,7 @@ def shard_parts(draw):
                 experts[r, j], scores[r, j] = row, -neg
         filtered = np.asarray(draw(st.lists(st.integers(0, 9), min_size=4 * n_req, max_size=4 * n_req)))
         eligible = np.asarray(draw(st.lists(st.integers(0, 9), min_size=n_req, max_size=n_req)))
-        parts.append(Shortlist(experts, scores, filtered.reshape(n_req, 4).astype(np.int64), eligible))
+        parts.append(Ranking(experts, scores, filtered.reshape(n_req, 4).astype(np.int64), eligible))
         offsets.append(start)
         start += size
     return parts, offsets, draw(st.integers(1, 8))
@@ -181,7 +181,7 @@ def test_merge_equals_loop_reference(case):
 
 
 def test_merge_rejects_bad_arguments():
-    part = Shortlist(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.float32), np.zeros((1, 4), np.int64), np.ones(1))
+    part = Ranking(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.float32), np.zeros((1, 4), np.int64), np.ones(1))
     with pytest.raises(ValueError, match="k must be"):
         merge_shortlists([part], [0], k=0)
     with pytest.raises(ValueError, match="one offset per part"):

@@ -107,7 +107,7 @@ def _top3(matcher: gm.Matcher, requests: pd.DataFrame) -> dict[str, list[str]]:
     return {rid: group.sort_values("rank")["expert_id"].tolist() for rid, group in shortlist.groupby("request_id")}
 
 
-def test_ingested_roster_shortlists_like_the_hand_made_one(ingested: IngestResult, hand_made) -> None:  # noqa: ANN001
+def test_ingested_roster_shortlists_like_the_hand_made_one(ingested: IngestResult, hand_made) -> None:
     requests = _demo_requests()
     experts, evidence = hand_made
     by_hand = _top3(gm.Matcher(embedder="hashing", cache=None).fit(experts, evidence=evidence), requests)
@@ -121,8 +121,8 @@ def test_ingested_roster_shortlists_like_the_hand_made_one(ingested: IngestResul
 @pytest.mark.model
 def test_ingested_roster_shortlists_like_the_hand_made_one_real_model(
     ingested: IngestResult,
-    hand_made,  # noqa: ANN001
-    real_embedder,  # noqa: ANN001
+    hand_made,
+    real_embedder,
     tmp_path: Path,
 ) -> None:
     requests = _demo_requests()
@@ -482,7 +482,7 @@ def test_markdown_tables_and_emphasis(tmp_path: Path) -> None:
     assert [b.text for b in _read("x.txt", "# not a heading", tmp_path)] == ["# not a heading"]
 
 
-def _read(name: str, text: str, folder: Path):  # noqa: ANN202
+def _read(name: str, text: str, folder: Path):
     from gscp_match.ingestion._documents import read_document
 
     path = folder / name

@@ -341,7 +341,7 @@ def test_tab_separated_file_is_read(tmp_path: Path) -> None:
     assert table.loc[0, "name"] == "Kim, Ara" and table.loc[0, "day_rate_usd"] == 650.5
 
 
-def test_semicolon_csv_no_longer_says_required_column_missing(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_semicolon_csv_no_longer_says_required_column_missing(tmp_path: Path, capsys) -> None:
     path = _write(tmp_path / "requests.csv", "request_id;title;description;budget_usd\nR1;T;D;15000,50\n")
     code, err = _cli(["validate", str(path), "--kind", "requests"], capsys)
     assert code == 0, err
@@ -441,7 +441,7 @@ def test_unknown_ids_use_the_file_rows_when_the_file_has_blank_lines(tmp_path: P
     ]
 
 
-def test_one_validate_run_lists_cell_and_reference_problems(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_one_validate_run_lists_cell_and_reference_problems(tmp_path: Path, capsys) -> None:
     experts = _write(tmp_path / "experts.csv", "expert_id,name,bio\nE1,Kim,Bus\n")
     requests = _write(
         tmp_path / "requests.csv",
@@ -455,7 +455,7 @@ def test_one_validate_run_lists_cell_and_reference_problems(tmp_path: Path, caps
     ]
 
 
-def test_validate_lists_roster_and_table_problems_together(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_validate_lists_roster_and_table_problems_together(tmp_path: Path, capsys) -> None:
     experts = _write(tmp_path / "experts.csv", "expert_id,name,bio,max_assignments\nE1,Kim,Bus,0\n")
     evidence = _write(tmp_path / "evidence.csv", "expert_id,text,year\nE1,ok,1e30\n")
     code, err = _cli(["validate", str(evidence), "--kind", "evidence", "--experts", str(experts)], capsys)

@@ -212,3 +212,19 @@ def test_public_names_are_the_listed_ones():
     """Adding, removing or renaming a public name is an API change: do it on purpose, here."""
     listed = (Path(__file__).parent / "public_api.txt").read_text(encoding="utf-8").split()
     assert public_names() == sorted(listed)
+
+
+def test_no_private_name_crosses_a_subpackage():
+    """``from gscp_match.text._cache import _try_lock`` in another subpackage couples it to an implementation
+    detail: a name used across subpackages gets a public name in its (private) module, or stays inside."""
+    modules = _modules()
+    wrong = []
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gscp_match")):
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and f"{node.module}.{alias.name}" not in modules and _unit(node.module) != _unit(name):
+                    wrong.append(f"{name}:{node.lineno} imports {alias.name} from {node.module}")
+    assert wrong == []

@@ -11,7 +11,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "shortlist_round.ipynb"
 
 
-def _texts(notebook) -> str:  # noqa: ANN001
+def _texts(notebook) -> str:
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
     parts = []
     for out in outputs:
@@ -20,7 +20,7 @@ def _texts(notebook) -> str:  # noqa: ANN001
     return "\n".join(parts)
 
 
-def _check_outputs(notebook) -> None:  # noqa: ANN001
+def _check_outputs(notebook) -> None:
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
     assert not [out for out in outputs if out.output_type == "error"]
     stderr = [out.get("text", "") for out in outputs if out.output_type == "stream" and out.get("name") == "stderr"]
@@ -68,7 +68,7 @@ def test_readme_quick_start_returns_what_it_asks_for(tmp_path, monkeypatch):
     code = block.replace("gm.Matcher()", 'gm.Matcher("hashing", cache=None)')
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code, "README.md", "exec"), namespace)
     result, one, plan = namespace["result"], namespace["one"], namespace["plan"]
     assert result.cases.groupby("request_id").size().eq(3).all()
     assert result.experts.groupby("request_id").size().between(1, 5).all()  # Armenian requests: one candidate

@@ -117,7 +117,7 @@ def no_model(monkeypatch):
     monkeypatch.setattr("gscp_match.match._matcher.encode_cached", refuse)
 
 
-def _edit_csv(path: Path, edit) -> None:  # noqa: ANN001
+def _edit_csv(path: Path, edit) -> None:
     import pandas as pd
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -369,7 +369,7 @@ def test_demo_writes_nothing_to_stderr(tmp_path):
 def test_report_with_hangul_and_emoji_names_writes_nothing_to_stderr(tmp_path):
     files = _demo_files(tmp_path)
 
-    def korean_names(table) -> None:  # noqa: ANN001 - Korean names (the partner country) and an emoji, as pasted
+    def korean_names(table) -> None:
         table["name"] = [f"김아라 {i} 🚌" if i < 40 else name for i, name in enumerate(table["name"])]
 
     _edit_csv(files["experts"], korean_names)

@@ -53,7 +53,7 @@ def bars_unwelcome() -> bool:
     return False
 
 
-def _tqdm():  # noqa: ANN202
+def _tqdm():
     """tqdm's class for where we run: the widget bar in a notebook with ipywidgets, none in one without
     (:func:`bars_unwelcome`), the text bar elsewhere."""
 

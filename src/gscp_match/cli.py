@@ -386,7 +386,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _matcher(args: argparse.Namespace, weights: Any = None):  # noqa: ANN202 - imported lazily to keep --help fast
+def _matcher(args: argparse.Namespace, weights: Any = None):
     from gscp_match.match._matcher import Matcher
 
     cache = None if str(args.cache).lower() == "none" else args.cache
@@ -451,7 +451,7 @@ def _read_inputs(args: argparse.Namespace) -> _Inputs:
 
     errors: list[InputError] = []
 
-    def attempt(read, *values):  # noqa: ANN001, ANN202
+    def attempt(read, *values):
         try:
             return read(*values)
         except InputError as exc:
@@ -474,18 +474,18 @@ def _read_inputs(args: argparse.Namespace) -> _Inputs:
     return _Inputs(requests, experts, evidence, cases, recent, weights)
 
 
-def _fit(args: argparse.Namespace, inputs: _Inputs):  # noqa: ANN202
+def _fit(args: argparse.Namespace, inputs: _Inputs):
     return _matcher(args, inputs.weights).fit(inputs.experts, evidence=inputs.evidence, cases=inputs.cases)
 
 
-def _outputs():  # noqa: ANN202
+def _outputs():
     """All-or-nothing outputs for a command (:func:`gscp_match.tables._io.staged_outputs`)."""
     from gscp_match.tables._io import staged_outputs
 
     return staged_outputs()
 
 
-def _write_shortlists(result, out: Path, fmt: str, outputs) -> list[Path]:  # noqa: ANN001
+def _write_shortlists(result, out: Path, fmt: str, outputs) -> list[Path]:
     targets = [out / f"{name}.{fmt}" for name in ("expert_shortlist", "case_shortlist", "filters")]
     for frame, target in zip((result.experts, result.cases, result.filters), targets, strict=True):
         _write(frame, outputs.path(target))
@@ -546,7 +546,7 @@ def _recent(history: pd.DataFrame, recent_rounds: int) -> pd.Series:
     return chosen.groupby("expert_id").size().astype(float)
 
 
-def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, inputs: _Inputs, matcher) -> list[Path]:  # noqa: ANN001
+def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, inputs: _Inputs, matcher) -> list[Path]:
     targets = [out / f"{name}.{fmt}" for name in ("assignment", "unstaffed", "bookings")]
     for frame, target in zip((plan.assignment, plan.unstaffed, plan.bookings), targets, strict=True):
         _write(frame, outputs.path(target))
@@ -574,7 +574,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace, options: dict[str, Any]):  # noqa: ANN001, ANN202
+def _shortlist_and_plan(matcher, inputs: _Inputs, args: argparse.Namespace, options: dict[str, Any]):
     """Shortlists and the round plan from one scoring run (report, demo); ``options`` from :func:`_assign_options`."""
     result, plan = matcher.shortlist_and_assign(
         inputs.requests, k=args.top, k_cases=args.top_cases, recent_engagements=inputs.recent, **options
@@ -604,7 +604,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:  # noqa: ANN001
+def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:
     from gscp_match.report._report import write_report
 
     return write_report(

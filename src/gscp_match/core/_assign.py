@@ -471,7 +471,7 @@ def _korean_blocked(problem: AssignmentProblem, pairs: _Pairs, options: SolveOpt
     return problem.wants_korean & ~has
 
 
-class _Plan:
+class _StaffingState:
     """Tallies of a plan, with the check "can pair p join (replacing pair `drop` of the same request)?"."""
 
     def __init__(self, problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions) -> None:
@@ -545,8 +545,8 @@ class _Plan:
         return "", ()
 
 
-def _plan_of(problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions, assigned: NDArray[np.bool_]) -> _Plan:
-    plan = _Plan(problem, pairs, options)
+def _plan_of(problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions, assigned: NDArray[np.bool_]) -> _StaffingState:
+    plan = _StaffingState(problem, pairs, options)
     for p in np.flatnonzero(assigned):
         plan.add(int(p))
     return plan
@@ -562,7 +562,7 @@ def _greedy(problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions) ->
     excluded = _korean_blocked(problem, pairs, options)
     need = problem.experts_needed
     while True:
-        plan = _Plan(problem, pairs, options)
+        plan = _StaffingState(problem, pairs, options)
         assigned = np.zeros(problem.n_pairs, dtype=bool)
         for p in order:
             r = pairs.request[p]
@@ -1032,15 +1032,16 @@ def candidate_reasons(
     code = np.full(problem.n_pairs, "", dtype=object)
     blocking: list[tuple[int, ...]] = [()] * problem.n_pairs
     team_of: dict[int, list[int]] = {}
-    for p in np.flatnonzero(assigned):
-        team_of.setdefault(int(pairs.request[p]), []).append(int(p))
-    for p in np.flatnonzero(status == "not chosen"):
-        p = int(p)
+    for member in np.flatnonzero(assigned):
+        team_of.setdefault(int(pairs.request[member]), []).append(int(member))
+    for pair in np.flatnonzero(status == "not chosen"):
+        p = int(pair)
         r = int(pairs.request[p])
         # An open place: the pair joins as it is; a full team: it would replace a member.
         leaving: list[int | None] = [None] if result.shortfall[r] > 0 else []
         leaving += team_of.get(r, [])
         checks = [plan.check(p, drop=d) for d in leaving]
+        in_the_way: tuple[int, ...]
         if any(w == "" for w, _ in checks):
             why, in_the_way = "stand_by", ()
         elif checks:

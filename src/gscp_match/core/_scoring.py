@@ -83,7 +83,7 @@ __all__ = [
     "FILTERS",
     "Weights",
     "ScoringInputs",
-    "Shortlist",
+    "Ranking",
     "shortlist",
     "component_block",
     "pair_components",
@@ -240,8 +240,8 @@ class ScoringInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class Shortlist:
-    """Top-k experts per request.
+class Ranking:
+    """Top-k experts per request, as rows (the core's result; :class:`gscp_match.Shortlists` is its table form).
 
     Attributes
     ----------
@@ -1397,7 +1397,7 @@ def _shortlist(
     progress: Callable[[int], object] | None = None,
     timer: Callable[[str], None] | None = None,
     lanes: int | None = None,
-) -> Shortlist:
+) -> Ranking:
     """:func:`shortlist` without the argument checks.
 
     ``timer(step)`` is called after each step, from the thread that ran it (profiling). ``lanes`` forces the number
@@ -1435,7 +1435,7 @@ def _shortlist(
     for other in workers[1:]:
         filtered += other.filtered
         eligible += other.eligible
-    return Shortlist(experts=experts, scores=scores, filtered=filtered, eligible=eligible)
+    return Ranking(experts=experts, scores=scores, filtered=filtered, eligible=eligible)
 
 
 def _run_lanes(
@@ -1529,7 +1529,7 @@ def shortlist(
     chunk_size: int = 8192,
     progress: Callable[[int], object] | None = None,
     lanes: int | None = None,
-) -> Shortlist:
+) -> Ranking:
     """Top-k experts per request by total score, after the hard filters.
 
     Parameters
@@ -1550,7 +1550,7 @@ def shortlist(
 
     Returns
     -------
-    Shortlist
+    Ranking
         Per request, the ``k`` pairs that passed the filters with the highest exact score (:func:`rescore_pairs`),
         ties broken by the lower expert row (rows are in ``expert_id`` order: by id); ``scores`` are those exact
         scores.

@@ -276,7 +276,7 @@ def _read_docx(path: Path) -> list[Block]:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, zipfile.BadZipFile, ValueError) as exc:
         raise DocumentError(f"is not a valid .docx ({type(exc).__name__})") from None
-    except Exception as exc:  # noqa: BLE001 - lxml and zip errors of a damaged package
+    except Exception as exc:
         raise DocumentError(f"cannot be read as .docx ({type(exc).__name__})") from None
     blocks: list[Block] = []
     for element in document.element.body.iterchildren():
@@ -292,7 +292,7 @@ def _read_docx(path: Path) -> list[Block]:
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 
-def _in_text_box(node, paragraph) -> bool:  # noqa: ANN001 - lxml elements
+def _in_text_box(node, paragraph) -> bool:
     """True when ``node`` sits in a text box (or Word's fallback copy of one) inside ``paragraph``."""
     for ancestor in node.iterancestors():
         if ancestor is paragraph:
@@ -302,7 +302,7 @@ def _in_text_box(node, paragraph) -> bool:  # noqa: ANN001 - lxml elements
     return False
 
 
-def _docx_text(paragraph) -> str:  # noqa: ANN001 - an lxml element
+def _docx_text(paragraph) -> str:
     parts = []
     for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br"):
         if _in_text_box(node, paragraph):
@@ -311,7 +311,7 @@ def _docx_text(paragraph) -> str:  # noqa: ANN001 - an lxml element
     return clean("".join(parts))
 
 
-def _docx_paragraph(paragraph) -> list[Block]:  # noqa: ANN001
+def _docx_paragraph(paragraph) -> list[Block]:
     style = paragraph.find(f"{_W}pPr/{_W}pStyle")
     style_name = (style.get(f"{_W}val") or "") if style is not None else ""
     heading = style_name.lower().startswith(("heading", "title"))
@@ -324,7 +324,7 @@ def _docx_paragraph(paragraph) -> list[Block]:  # noqa: ANN001
     return blocks
 
 
-def _docx_table(table) -> tuple[tuple[str, ...], ...]:  # noqa: ANN001
+def _docx_table(table) -> tuple[tuple[str, ...], ...]:
     rows = []
     for tr in table.iter(f"{_W}tr"):
         cells = []
@@ -346,7 +346,7 @@ def _read_pdf(path: Path) -> list[Block]:
 
     try:
         pdf = pdfplumber.open(str(path), laparams={})
-    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types for damaged files
+    except Exception as exc:
         # pdfplumber wraps pdfminer's exception as its first argument.
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
         if isinstance(cause, PDFPasswordIncorrect):
@@ -363,7 +363,7 @@ def _read_pdf(path: Path) -> list[Block]:
                 blocks.extend(_pdf_page(page))
     except DocumentError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DocumentError(f"cannot be read as PDF ({type(exc).__name__})") from None
     return blocks
 
@@ -375,7 +375,7 @@ def _inside(box: tuple[float, float, float, float], bbox: tuple[float, float, fl
     return x0 <= cx <= x1 and top <= cy <= bottom
 
 
-def _pdf_page(page) -> list[Block]:  # noqa: ANN001 - a pdfplumber Page
+def _pdf_page(page) -> list[Block]:
     from pdfminer.layout import LTCurve, LTTextBoxHorizontal
 
     layout = page.layout  # pdfminer's LTPage: text boxes in reading order (columns one after the other)
@@ -386,7 +386,7 @@ def _pdf_page(page) -> list[Block]:  # noqa: ANN001 - a pdfplumber Page
     pending = sorted(tables, key=lambda t: t.bbox[1])
     blocks: list[Block] = []
 
-    def emit_table(table) -> None:  # noqa: ANN001
+    def emit_table(table) -> None:
         rows = tuple(
             tuple(clean((cell or "").replace("\n", " ")) for cell in row)
             for row in table.extract()

@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from gscp_match.core._scoring import COMPONENTS, ScoringInputs, Shortlist, Weights, pair_components
+from gscp_match.core._scoring import COMPONENTS, Ranking, ScoringInputs, Weights, pair_components
 from gscp_match.tables._arrays import COUNTRY_CODES, REGION_CODES
 from gscp_match.tables._vocab import country_name
 from gscp_match.text._lexical import LexicalIndex
@@ -59,7 +59,7 @@ _NO_WINDOW = np.iinfo(np.int32).max
 
 
 def _pairs(
-    result: Shortlist,
+    result: Ranking,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
     rows, ranks = np.nonzero(result.experts >= 0)
     return rows, ranks + 1, result.experts[rows, ranks], result.scores[rows, ranks]
@@ -97,7 +97,7 @@ def explain_experts(
     requests: pd.DataFrame,
     experts: pd.DataFrame,
     inputs: ScoringInputs,
-    result: Shortlist,
+    result: Ranking,
     *,
     weights: Weights,
     documents: Documents,
@@ -223,7 +223,7 @@ def explain_cases(
     requests: pd.DataFrame,
     cases: pd.DataFrame,
     inputs: ScoringInputs,
-    result: Shortlist,
+    result: Ranking,
     *,
     weights: Weights,
 ) -> pd.DataFrame:

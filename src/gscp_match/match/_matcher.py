@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from gscp_match._progress import progress_bar
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._assign import SolveOptions, solve, solve_options
-from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from gscp_match.core._scoring import FILTERS, Ranking, ScoringInputs, Weights
 from gscp_match.core._standardize import SCALES, lexical_transform, semantic_transform, with_bias_column
 from gscp_match.errors import InputError, NotFittedError
 from gscp_match.match._explain import explain_cases, explain_experts
@@ -57,6 +57,9 @@ from gscp_match.text._lexical import LexicalIndex
 from gscp_match.text._load import load_embedder
 from gscp_match.text._passages import explode_documents
 from gscp_match.text._texts import Documents, case_documents, expert_documents, pool_passages, request_texts
+
+if TYPE_CHECKING:
+    from gscp_match.text._e5 import E5Embedder
 
 __all__ = ["Matcher", "RoundPlan", "Shortlists", "TableLike"]
 
@@ -302,7 +305,7 @@ class Matcher:
             self.lexical_index_ = self.expert_lexical_ = self.case_lexical_ = None
         self._fitted = True
         self._e5: Any = None
-        self._mixed: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
+        self._mixed: dict[str, tuple[NDArray[np.float32], NDArray[np.float32], sp.csr_matrix | None]] = {}
         self.document_languages_ = {
             "experts": self._document_languages(
                 self.expert_units_, {"bio": self.experts_, "evidence": evidence_table}
@@ -409,9 +412,9 @@ class Matcher:
             detected = np.where(given != "", given, detected)
         return detected
 
-    def _e5_model(self) -> Embedder:
+    def _e5_model(self) -> E5Embedder:
         if self._e5 is None:
-            self._e5 = load_embedder("e5-small")
+            self._e5 = cast("E5Embedder", load_embedder("e5-small"))
         return self._e5
 
     def _mixed_documents(self, target: str) -> tuple[NDArray[np.float32], NDArray[np.float32], sp.csr_matrix | None]:
@@ -511,7 +514,7 @@ class Matcher:
         req: RequestArrays,
         side: _Requests,
         inputs: ScoringInputs,
-        result: Shortlist,
+        result: Ranking,
         k_cases: int,
     ) -> Shortlists:
         experts_frame = explain_experts(
@@ -654,7 +657,7 @@ class Matcher:
         # A request needing more experts than top_m would be cut short by the candidate list, not by the rules.
         return max(int(top_m), int(inputs.requests.experts_needed.max(initial=1)))
 
-    def _plan(self, table: pd.DataFrame, inputs: ScoringInputs, candidates: Shortlist, how: _PlanOptions) -> RoundPlan:
+    def _plan(self, table: pd.DataFrame, inputs: ScoringInputs, candidates: Ranking, how: _PlanOptions) -> RoundPlan:
         """The round plan from each request's candidates (``candidates``: top-M per request)."""
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
@@ -672,7 +675,7 @@ class Matcher:
             n_alternates=n_alternates,
         )
         filters = _filter_table(table, candidates)
-        picked = Shortlist(
+        picked = Ranking(
             experts=chosen, scores=chosen_score, filtered=candidates.filtered, eligible=candidates.eligible
         )
         lowered = pd.Series(spread_weight * recent, index=expert_ids[sub_roster.rows])
@@ -693,7 +696,7 @@ class Matcher:
             ),
         )
 
-    def _score(self, inputs: ScoringInputs, k: int) -> Shortlist:
+    def _score(self, inputs: ScoringInputs, k: int) -> Ranking:
         """Top-k per request, on Dask when a scheduler was given (identical results), else in this process.
 
         ``k`` is capped at the roster size: a longer list holds nothing more, and the top-k buffers are
@@ -719,7 +722,7 @@ class Matcher:
         self,
         table: pd.DataFrame,
         inputs: ScoringInputs,
-        picked: Shortlist,
+        picked: Ranking,
         n_assigned: NDArray[np.int64],
         lowered: pd.Series,
     ) -> pd.DataFrame:
@@ -839,14 +842,14 @@ def _plan_options(
     )
 
 
-def _first_columns(result: Shortlist, k: int) -> Shortlist:
+def _first_columns(result: Ranking, k: int) -> Ranking:
     """The top-``k`` of a longer top-K (its first ``k`` columns: the ranking is a total order, best first)."""
-    return Shortlist(
+    return Ranking(
         experts=result.experts[:, :k], scores=result.scores[:, :k], filtered=result.filtered, eligible=result.eligible
     )
 
 
-def _filter_table(table: pd.DataFrame, result: Shortlist) -> pd.DataFrame:
+def _filter_table(table: pd.DataFrame, result: Ranking) -> pd.DataFrame:
     filters = pd.DataFrame({"request_id": table["request_id"].to_numpy(), "eligible": result.eligible})
     for i, name in enumerate(FILTERS):
         filters[f"removed_{name}"] = result.filtered[:, i]

@@ -4,7 +4,7 @@ the booked days, and back to a roster whose calendars include the round.
 The arrays in between are :mod:`gscp_match.core._assign`'s. This module is the edge that gives them ids, names and
 dates, and explains every row in words:
 
-* :func:`build_problem` turns each request's top-M unmasked candidates (a :class:`~gscp_match.core._scoring.Shortlist`
+* :func:`build_problem` turns each request's top-M unmasked candidates (a :class:`~gscp_match.core._scoring.Ranking`
   with ``k = M``) into an :class:`~gscp_match.core._assign.AssignmentProblem` over the experts that appear in them
   (a sub-roster, so the problem stays small whatever the roster size).
 * :func:`plan_tables` solves nothing; it turns a solved problem into each request's assigned and alternate
@@ -37,7 +37,7 @@ from gscp_match.core._assign import (
     candidate_reasons,
     explain_unstaffed,
 )
-from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist
+from gscp_match.core._scoring import FILTERS, Ranking, ScoringInputs
 from gscp_match.errors import InputError
 
 __all__ = [
@@ -176,7 +176,7 @@ class SubRoster:
 
 def build_problem(
     inputs: ScoringInputs,
-    candidates: Shortlist,
+    candidates: Ranking,
     *,
     capacity: NDArray[np.int64] | None = None,
 ) -> tuple[AssignmentProblem, SubRoster]:
@@ -186,7 +186,7 @@ def build_problem(
     ----------
     inputs : ScoringInputs
         What ``candidates`` were scored from (requests, roster, calendars, holidays).
-    candidates : Shortlist
+    candidates : Ranking
         Top-M per request from :func:`gscp_match.core._scoring.shortlist` (shape ``(n_requests, M)``); its -1
         entries (fewer than M experts passed the filters) are no pair.
     capacity : ndarray of int64, shape (n_experts,), optional

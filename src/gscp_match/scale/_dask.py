@@ -8,7 +8,6 @@ Dask is optional (``pip install 'gscp_match[distributed]'``): it is imported onl
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import os
 import re
@@ -193,11 +192,7 @@ def resident_embedders() -> dict[str, int]:
 
 def _portable(embedder: Embedder) -> Embedder:
     """A copy that pickles without its loaded model (the worker loads its own copy once)."""
-    if isinstance(embedder, SentenceTransformerEmbedder) and embedder._model is not None:
-        light = copy.copy(embedder)
-        light._model = None
-        return light
-    return embedder
+    return embedder.without_model() if isinstance(embedder, SentenceTransformerEmbedder) else embedder
 
 
 def _on_worker(job: _J, *, build: Callable[[_J, Embedder], _R], embedder: Embedder) -> _R:
@@ -238,7 +233,7 @@ def run_encoding_jobs(
         return []
     with _connect(scheduler) as client:
         if client is None and scheduler in ("sync", "threads"):
-            if scheduler == "threads" and len(jobs) > 1 and any(job.planned for job in jobs):
+            if scheduler == "threads" and len(jobs) > 1 and any(getattr(job, "planned", True) for job in jobs):
                 embedder.count_tokens(["warm up"])  # load the model once, before threads race to load it
             return _map(partial(_here, build=build, embedder=embedder), list(jobs), scheduler=scheduler, client=None)
         remote = partial(_on_worker, build=build, embedder=_portable(embedder))

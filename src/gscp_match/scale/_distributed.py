@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._arrays import ExpertArrays, RequestArrays
-from gscp_match.core._scoring import FILTERS, ScoringInputs, Shortlist, Weights
+from gscp_match.core._scoring import FILTERS, Ranking, ScoringInputs, Weights
 from gscp_match.core._topk import TopK
 from gscp_match.errors import InputError
 from gscp_match.scale._dask import (
@@ -156,12 +156,12 @@ def shard_inputs(inputs: ScoringInputs, start: int, stop: int) -> ScoringInputs:
     )
 
 
-def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: int) -> Shortlist:
+def merge_shortlists(parts: Sequence[Ranking], offsets: Sequence[int], *, k: int) -> Ranking:
     """Merge per-shard shortlists into the global top-``k``.
 
     Parameters
     ----------
-    parts : sequence of Shortlist
+    parts : sequence of Ranking
         One per shard, over the same requests; ``experts`` are rows local to the shard (``-1`` for empty slots).
     offsets : sequence of int
         First global expert row of each shard.
@@ -170,15 +170,15 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
 
     Returns
     -------
-    Shortlist
+    Ranking
         ``experts`` and ``scores`` ``(n_requests, k)``: best score first, ties to the lower global row, ``-1`` and
         ``-inf`` where fewer than ``k`` experts passed; ``filtered`` and ``eligible`` summed over shards.
 
     Examples
     --------
-    >>> a = Shortlist(np.array([[0, 1]]), np.array([[0.9, 0.5]], np.float32), np.zeros((1, 4), np.int64),
+    >>> a = Ranking(np.array([[0, 1]]), np.array([[0.9, 0.5]], np.float32), np.zeros((1, 4), np.int64),
     ...               np.array([2]))
-    >>> b = Shortlist(np.array([[0, -1]]), np.array([[0.9, -np.inf]], np.float32), np.ones((1, 4), np.int64),
+    >>> b = Ranking(np.array([[0, -1]]), np.array([[0.9, -np.inf]], np.float32), np.ones((1, 4), np.int64),
     ...               np.array([1]))
     >>> merged = merge_shortlists([a, b], [0, 5], k=2)
     >>> merged.experts.tolist(), merged.eligible.tolist()
@@ -196,7 +196,7 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
             row, part.experts[row, slot].astype(np.int64) + int(offset), part.scores[row, slot].astype(np.float32)
         )
     best_rows, best_scores = acc.result()
-    return Shortlist(
+    return Ranking(
         experts=best_rows,
         scores=best_scores,
         filtered=np.sum([p.filtered for p in parts], axis=0, dtype=np.int64).reshape(n_req, len(FILTERS)),
@@ -212,7 +212,7 @@ def merge_shortlists(parts: Sequence[Shortlist], offsets: Sequence[int], *, k: i
 # Scoring.
 
 
-def _score_shard(inputs: ScoringInputs, *, k: int, weights: Weights, chunk_size: int) -> Shortlist:
+def _score_shard(inputs: ScoringInputs, *, k: int, weights: Weights, chunk_size: int) -> Ranking:
     # One lane: the scheduler already runs one shard per worker thread (lanes never change the result).
     return scoring.shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size, lanes=1)
 
@@ -225,7 +225,7 @@ def distributed_shortlist(
     scheduler: Scheduler = "threads",
     n_shards: int | None = None,
     chunk_size: int = 8192,
-) -> Shortlist:
+) -> Ranking:
     """Top-k experts per request, scored shard by shard on Dask workers; the same result as
     :func:`gscp_match.core._scoring.shortlist`.
 
@@ -248,7 +248,7 @@ def distributed_shortlist(
 
     Returns
     -------
-    Shortlist
+    Ranking
         Identical to ``scoring.shortlist(inputs, k=k, weights=weights, chunk_size=chunk_size)``.
 
     Examples
@@ -332,7 +332,7 @@ def _store_shard_inputs(entry: ShardEntry, side: _RequestSide) -> ScoringInputs:
     )
 
 
-def _score_store_shard(entry: ShardEntry, side: _RequestSide) -> Shortlist:
+def _score_store_shard(entry: ShardEntry, side: _RequestSide) -> Ranking:
     inputs = _store_shard_inputs(entry, side)
     return scoring.shortlist(inputs, k=side.k, weights=side.weights, chunk_size=side.chunk_size, lanes=1)
 
@@ -352,7 +352,7 @@ def store_shortlist(
     conflicts: RequestConflicts | None = None,
     aggregation: str = "max",
     chunk_size: int = 8192,
-) -> Shortlist:
+) -> Ranking:
     """Top-k experts per request over a whole profile store, each worker reading its own shards.
 
     Only the requests travel from this process; every task reads one store shard from the shared folder, rebuilds
@@ -385,7 +385,7 @@ def store_shortlist(
 
     Returns
     -------
-    Shortlist
+    Ranking
         Expert rows index the store's profiles in id order (:meth:`ProfileStore.ids`). Equal to
         ``scoring.shortlist`` on the same roster built in one process (to the bit when the stored vectors are the
         ones that process holds).
@@ -426,7 +426,7 @@ def store_shortlist(
     entries = list(manifest.shards)
     if not entries:
         empty = np.zeros(len(requests), dtype=np.int64)
-        return Shortlist(
+        return Ranking(
             experts=np.full((len(requests), k), -1, dtype=np.int64),
             scores=np.full((len(requests), k), -np.inf, dtype=np.float32),
             filtered=np.zeros((len(requests), len(FILTERS)), dtype=np.int64),

@@ -58,7 +58,7 @@ from gscp_match.scale._dask import run_encoding_jobs
 from gscp_match.tables._io import atomic_path
 from gscp_match.tables._schema import to_file_form
 from gscp_match.tables._validate import as_table, check_references, validate_table
-from gscp_match.text._cache import _try_lock, text_key
+from gscp_match.text._cache import text_key, try_lock
 from gscp_match.text._embed import Embedder
 from gscp_match.text._load import load_embedder
 from gscp_match.text._similarity import DEFAULT_PASSAGE_TOKENS
@@ -1029,7 +1029,7 @@ def _evidence_table(value: pd.DataFrame | str | os.PathLike[str] | None) -> pd.D
 @contextlib.contextmanager
 def _update_lock(path: Path) -> Iterator[None]:
     """Exclusive, non-blocking lock for an update; a second concurrent update fails at once (no lock on Windows)."""
-    with _try_lock(path) as locked:
+    with try_lock(path) as locked:
         if not locked:
             raise StoreError(f"{path.parent}: another update of this profile store is running")
         yield

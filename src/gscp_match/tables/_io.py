@@ -245,7 +245,7 @@ def read_raw(path: str | os.PathLike[str]) -> RawTable:
         read = reader(path)
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
+    except Exception as exc:
         raise InputError(f"{name}: cannot be read as {_FORMAT_NAMES[fmt]}: {_reason(exc)}") from None
     if isinstance(read, _Sheet):
         frame, row_numbers, decimal = _sheet_frame(name, read)
@@ -361,7 +361,7 @@ def _binary_kind(path: Path, data: bytes) -> str | None:
 
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
-        except Exception:  # noqa: BLE001 - a damaged zip is still a zip
+        except Exception:
             names = []
         if any(n.startswith("xl/") for n in names):
             return "an Excel workbook (xlsx)"

@@ -265,7 +265,7 @@ class _DropBelowError(logging.Filter):
         return record.levelno >= logging.ERROR
 
 
-def _quantize(quantize_dynamic: Any, QuantType: Any, source: Path, target: Path) -> None:  # noqa: N803
+def _quantize(quantize_dynamic: Any, QuantType: Any, source: Path, target: Path) -> None:
     quantize_dynamic(
         str(source),
         str(target),

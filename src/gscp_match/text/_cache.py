@@ -46,7 +46,7 @@ from gscp_match.errors import InputError
 if TYPE_CHECKING:
     from gscp_match.text._embed import Embedder
 
-__all__ = ["EmbeddingCache", "CachedTokenCounter", "encode_cached", "text_key", "CACHE_ENV_VAR"]
+__all__ = ["EmbeddingCache", "CachedTokenCounter", "encode_cached", "text_key", "try_lock", "CACHE_ENV_VAR"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class EmbeddingCache:
                     arrays = [data[array_name] for array_name in _SHARD_ARRAYS]
         except (FileNotFoundError, _BadShard):
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever a foreign or damaged file makes numpy raise
+        except Exception as exc:
             raise _BadShard(f"{type(exc).__name__}: {exc}") from exc
         for array_name, array in zip(_SHARD_ARRAYS, arrays, strict=True):
             # A zip member not written by np.save (no .npy header) comes back as bytes, not as an array.
@@ -279,7 +279,7 @@ class EmbeddingCache:
         folder = self.folder(name)
         if not folder.is_dir():
             return
-        with _try_lock(folder / ".compact.lock") as locked:
+        with try_lock(folder / ".compact.lock") as locked:
             if not locked:
                 return
             self._remove_stale_temporaries(folder)
@@ -337,14 +337,14 @@ def _open_regular(path: Path) -> BinaryIO:
 
 
 @contextlib.contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
+def try_lock(path: Path) -> Iterator[bool]:
     """Non-blocking advisory lock: yields False if another process holds it (True where fcntl is missing)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: compaction is still safe, only possibly duplicated
         yield True
         return
-    handle = open(path, "a+b")  # noqa: SIM115 - closed in finally
+    handle = open(path, "a+b")
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -14,6 +14,7 @@ and it does so lazily, on the first call that needs the model.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -133,7 +134,7 @@ def _resolve_model_folder(model: str | os.PathLike[str] | None) -> tuple[Path, s
     for repo_id in candidates:
         try:
             folder = Path(snapshot_download(repo_id=repo_id, local_files_only=True))
-        except Exception:  # noqa: BLE001 - any failure means "not in the local cache"
+        except Exception:
             continue
         if folder.is_dir():
             return folder, repo_id.rsplit("/", 1)[-1]
@@ -315,6 +316,15 @@ class SentenceTransformerEmbedder:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+
+    def without_model(self) -> SentenceTransformerEmbedder:
+        """A copy that pickles without the loaded model (a Dask worker loads its own copy once); itself when the
+        model was never loaded."""
+        if self._model is None:
+            return self
+        light = copy.copy(self)
+        light._model = None
+        return light
 
     def _max_tokens_from_config(self) -> int | None:
         try:

@@ -195,7 +195,7 @@ def open_session(path: Path, build: Callable[[], None]) -> Any:
     options.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - a damaged build is rebuilt once
+    except Exception as exc:
         logger.warning("rebuilding the damaged ONNX model %s (%s)", path, exc)
         path.unlink(missing_ok=True)
         build()
