@@ -50,7 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_validate(sub)
+    _add_generate(sub)
+    _add_shortlist(sub)
+    _add_assign(sub)
+    _add_report(sub)
+    _add_demo(sub)
+    _add_evaluate(sub)
+    _add_learn_weights(sub)
+    _add_ingest(sub)
+    return parser
 
+
+#: The options that choose the model and the expert model, shared by every command that scores.
+_MODEL_OPTIONS = ("embedder", "aggregation", "normalize")
+
+
+def _add_validate(sub: Any) -> None:
     p = sub.add_parser(
         "validate",
         help="check a table file against the data contract",
@@ -64,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experts", help="a roster to check evidence ids and request exclusions against")
     p.set_defaults(run=_cmd_validate)
 
+
+def _add_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
         help="write a synthetic roster, evidence and round",
@@ -79,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=_cmd_generate)
 
+
+def _add_shortlist(sub: Any) -> None:
     p = sub.add_parser(
         "shortlist",
         help="shortlist experts and cases for a round of requests",
@@ -94,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=_cmd_shortlist)
 
+
+def _add_assign(sub: Any) -> None:
     p = sub.add_parser(
         "assign",
         help="staff a whole round: optimal assignment, no expert double-booked",
@@ -115,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_assign)
 
+
+def _add_report(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help="shortlist and staff a round, then write an Excel or HTML report",
@@ -133,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report file: .html, .htm or .xlsx")
     p.set_defaults(run=_cmd_report)
 
+
+def _add_demo(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="run the main job on the bundled demo data",
@@ -146,6 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_demo)
 
+
+def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser(
         "evaluate",
         help="score rankings against graded judgments or past selections",
@@ -171,6 +199,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pairwise-out", help="also write the pairwise loss per expert (needs a score column)")
     p.set_defaults(run=_cmd_evaluate)
 
+
+def _add_learn_weights(sub: Any) -> None:
     p = sub.add_parser(
         "learn-weights",
         help="learn the component weights from past selections",
@@ -208,6 +238,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="weights JSON to write")
     p.set_defaults(run=_cmd_learn_weights)
 
+
+def _add_ingest(sub: Any) -> None:
     p = sub.add_parser(
         "ingest",
         help="build a roster from a folder of CVs (.docx, .pdf, .txt/.md, .html)",
@@ -227,11 +259,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json"], default="csv")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_ingest)
-    return parser
-
-
-#: The options that choose the model and the expert model, shared by every command that scores.
-_MODEL_OPTIONS = ("embedder", "aggregation", "normalize")
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
