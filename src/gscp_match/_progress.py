@@ -1,4 +1,10 @@
-"""Progress bars for long work (tqdm), off with ``enabled=False`` or ``GSCP_MATCH_QUIET=1``."""
+"""Progress bars for long work (tqdm), off with ``enabled=False`` or ``GSCP_MATCH_QUIET=1``.
+
+A command of the CLI shows **one** bar for its whole run (:func:`run_progress`): each step relabels it in words
+("reading and checking the input files", "encoding texts: 73 of 500", "scoring experts", "staffing the round",
+"writing the outputs"), and the library's own bars (:func:`progress_bar`) become steps of it instead of bars of
+their own. Outside a run (a notebook, a script) each long step keeps its own bar.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,10 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from contextvars import ContextVar
+from typing import Any, Protocol
 
-__all__ = ["bars_unwelcome", "progress_bar", "quiet"]
+__all__ = ["bars_unwelcome", "progress_bar", "quiet", "run_progress", "step"]
 
 
 class _Bar(Protocol):
@@ -20,6 +27,46 @@ class _NoBar:
         return None
 
 
+class _RunBar:
+    """The one bar of a run: :meth:`step` relabels it, :meth:`update` counts within a step that has a total."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+
+    def step(self, words: str, total: int | None = None) -> None:
+        self._bar.bar_format = "{desc}: {n_fmt} of {total_fmt} ({elapsed})" if total else "{desc} ({elapsed})"
+        self._bar.set_description_str(words, refresh=False)
+        self._bar.reset(total=total)
+
+    def update(self, n: int = 1) -> None:
+        self._bar.update(n)
+
+
+_RUN: ContextVar[_RunBar | None] = ContextVar("gscp_match_run_bar", default=None)
+
+
+@contextmanager
+def run_progress(*, enabled: bool = True) -> Iterator[None]:
+    """One bar on stderr for everything done inside (nothing when disabled, quiet, or where bars are unwelcome)."""
+    tqdm = _tqdm() if enabled and not quiet() else None
+    if tqdm is None:
+        yield
+        return
+    with tqdm(total=None, desc="starting", unit="", leave=False, bar_format="{desc}") as bar:
+        token = _RUN.set(_RunBar(bar))
+        try:
+            yield
+        finally:
+            _RUN.reset(token)
+
+
+def step(words: str, total: int | None = None) -> None:
+    """Name the step a run is at (a no-op outside :func:`run_progress`)."""
+    run = _RUN.get()
+    if run is not None:
+        run.step(words, total)
+
+
 def quiet() -> bool:
     """True when ``GSCP_MATCH_QUIET=1`` asks for no progress bars."""
     return os.environ.get("GSCP_MATCH_QUIET", "") == "1"
@@ -27,7 +74,13 @@ def quiet() -> bool:
 
 @contextmanager
 def progress_bar(total: int, description: str, *, enabled: bool = True) -> Iterator[_Bar]:
-    """A tqdm bar on stderr (or a silent stand-in when disabled or quiet)."""
+    """A tqdm bar on stderr (or a silent stand-in when disabled or quiet); inside :func:`run_progress`, a step of
+    the run's bar instead."""
+    run = _RUN.get()
+    if run is not None:
+        run.step(description, total)
+        yield run
+        return
     if not enabled or quiet():
         yield _NoBar()
         return

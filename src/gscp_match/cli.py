@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gscp_match._progress import run_progress, step
 from gscp_match.errors import InputError
 
 if TYPE_CHECKING:  # pandas is imported by the commands that need it, so --help and usage errors stay fast
@@ -473,6 +474,7 @@ class _InputProblems(InputError):
 def _read_inputs(args: argparse.Namespace) -> _Inputs:
     """Read and validate requests, roster, evidence, cases, history and weights, and the references between them,
     before any model is loaded or any text encoded. Every problem of every file is raised at once."""
+    step("reading and checking the input files")
     from gscp_match.tables._validate import check_references, read_table
     from gscp_match.tables._weights import read_weights
 
@@ -502,6 +504,7 @@ def _read_inputs(args: argparse.Namespace) -> _Inputs:
 
 
 def _fit(args: argparse.Namespace, inputs: _Inputs):
+    step("fitting the roster (languages, words, passages)")
     return _matcher(args, inputs.weights).fit(inputs.experts, evidence=inputs.evidence, cases=inputs.cases)
 
 
@@ -513,6 +516,7 @@ def _outputs():
 
 
 def _write_shortlists(result, out: Path, fmt: str, outputs) -> list[Path]:
+    step("writing the outputs")
     targets = [out / f"{name}.{fmt}" for name in ("expert_shortlist", "case_shortlist", "filters")]
     for frame, target in zip((result.experts, result.cases, result.filters), targets, strict=True):
         _write(frame, outputs.path(target))
@@ -574,6 +578,7 @@ def _recent(history: pd.DataFrame, recent_rounds: int) -> pd.Series:
 
 
 def _write_plan(plan, out: Path, fmt: str, outputs, args: argparse.Namespace, inputs: _Inputs, matcher) -> list[Path]:
+    step("writing the outputs")
     targets = [out / f"{name}.{fmt}" for name in ("assignment", "unstaffed", "bookings")]
     for frame, target in zip((plan.assignment, plan.unstaffed, plan.bookings), targets, strict=True):
         _write(frame, outputs.path(target))
@@ -591,6 +596,7 @@ def _cmd_assign(args: argparse.Namespace) -> int:
     options = _assign_options(args)
     inputs = _read_inputs(args)
     matcher = _fit(args, inputs)
+    step("staffing the round")
     plan = matcher.assign(inputs.requests, recent_engagements=inputs.recent, **options)
     print(f"plan: {plan.summary()}")
     with _outputs() as outputs:
@@ -632,6 +638,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report(out: str | Path, requests: pd.DataFrame, matcher, result, plan, *, title: str, inputs) -> Path:
+    step("writing the report")
     from gscp_match.report._report import write_report
 
     return write_report(
@@ -882,7 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["GSCP_MATCH_QUIET"] = "1"
     _configure_logging()
     try:
-        with _terminate_like_interrupt(), _third_party_warnings_quiet():
+        with _terminate_like_interrupt(), _third_party_warnings_quiet(), run_progress():
             _sweep_temporaries(args)
             return int(args.run(args))
     except _Usage as exc:

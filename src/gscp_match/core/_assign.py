@@ -545,7 +545,9 @@ class _StaffingState:
         return "", ()
 
 
-def _plan_of(problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions, assigned: NDArray[np.bool_]) -> _StaffingState:
+def _plan_of(
+    problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions, assigned: NDArray[np.bool_]
+) -> _StaffingState:
     plan = _StaffingState(problem, pairs, options)
     for p in np.flatnonzero(assigned):
         plan.add(int(p))

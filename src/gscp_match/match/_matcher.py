@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from gscp_match._progress import progress_bar
+from gscp_match._progress import progress_bar, step
 from gscp_match.core import _scoring as scoring
 from gscp_match.core._arrays import ExpertArrays, RequestArrays
 from gscp_match.core._assign import SolveOptions, solve, solve_options
@@ -662,6 +662,7 @@ class Matcher:
         problem, sub_roster = round_plan.build_problem(inputs, candidates)
         expert_ids = self.expert_arrays_.ids
         recent = round_plan.recent_counts(how.recent_engagements, expert_ids[sub_roster.rows])
+        step("staffing the round")
         result = solve(problem, replace(how.solver, recent_engagements=recent))
         spread_weight = how.solver.spread_weight
         request_ids = inputs.requests.ids
