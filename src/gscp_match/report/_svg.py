@@ -59,7 +59,7 @@ GRID = "#e5e7eb"
 SEPARATOR = "#d0d7de"
 _FAMILY = 'system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif'
 
-_NARROW = set(" iljI.,;:'|!`()[]{}ftr-/\\\"")
+_NARROW = set(" iljI.,;:'|!()[]ftr-/\\\"")
 _WIDE = set("mwMW@%")
 _SYMBOL = set("<>=+~^#&*?_")
 
@@ -68,7 +68,7 @@ def text_width(text: str, size: float = FONT, *, bold: bool = False) -> float:
     """A safe (over-)estimate of the width of ``text`` in px at font ``size``, from its characters.
 
     The per-character widths are at least DejaVu Sans's (lowercase and digits up to 0.64 em, capitals 0.8 em,
-    ``m w M W @ %`` and East Asian wide characters 1 em); bold adds 10 %.
+    ``m w M W @ %`` and East Asian wide characters 1 em); bold adds 15 %.
 
     >>> text_width("ii") < text_width("mm")
     True
@@ -85,7 +85,7 @@ def text_width(text: str, size: float = FONT, *, bold: bool = False) -> float:
             total += 0.8
         else:
             total += 0.64
-    return total * size * (1.1 if bold else 1.0)
+    return total * size * (1.15 if bold else 1.0)
 
 
 def _wrap(text: str, width: float, *, bold: bool = False) -> list[str]:
@@ -173,13 +173,21 @@ class _Rows:
     label_width: float
 
 
-def _rows(labels: Sequence[str], top: float, *, most: float, bold: Sequence[bool] | None = None) -> _Rows:
+def _rows(
+    labels: Sequence[str],
+    top: float,
+    *,
+    most: float,
+    bold: Sequence[bool] | None = None,
+    notes: Sequence[int] | None = None,
+) -> _Rows:
+    """Rows tall enough for their labels wrapped to at most ``most`` px (and for ``notes`` lines, if given)."""
     bold = bold or [False] * len(labels)
     width = min(max((text_width(t, bold=b) for t, b in zip(labels, bold, strict=True)), default=0.0), most)
     wrapped = [_wrap(t, width, bold=b) for t, b in zip(labels, bold, strict=True)]
     middles, y = [], top
-    for lines in wrapped:
-        height = max(ROW, LINE * len(lines) + 6)
+    for lines, more in zip(wrapped, notes or [1] * len(labels), strict=True):
+        height = max(ROW, LINE * max(len(lines), more) + 6)
         middles.append(y + height / 2)
         y += height
     return _Rows(wrapped, middles, y, width)
@@ -398,30 +406,25 @@ def demand_supply_svg(table: pd.DataFrame, *, all_themes: bool = False, label: s
 _DAY = np.timedelta64(1, "D")
 
 
-def _date_ticks(lo: np.datetime64, hi: np.datetime64, width: float) -> tuple[list[np.datetime64], str, str]:
-    """Ticks between ``lo`` and ``hi`` (days) no closer than their labels: month starts (``May 2027``) for a long
-    round, else Mondays (``03 May``, with the months under the axis). Returns ticks, strftime format, axis label."""
-    span = int((hi - lo) / _DAY)
-    if span > 75:
-        fmt = "%b %Y"
-        first = lo.astype("datetime64[M]")
-        months = np.arange(first, hi.astype("datetime64[M]") + 1).astype("datetime64[D]")
-        candidates = [m for m in months if lo <= m <= hi]
-        choices = [(k, candidates[::k]) for k in (1, 2, 3, 4, 6, 12)]
-        axis_label = ""
+def _date_ticks(first: np.datetime64, last: np.datetime64, px_per_day: float) -> tuple[list[np.datetime64], str, str]:
+    """Ticks from the first to the last booked day, no closer than their labels: month starts (``May 2027``) for
+    a round over 75 days, else Mondays (``03 May``, the months written under the axis). Returns the ticks, their
+    strftime format and the axis label."""
+    if int((last - first) / _DAY) > 75:
+        fmt, every, axis_label = "%b %Y", 30, ""
+        months = np.arange(first.astype("datetime64[M]"), last.astype("datetime64[M]") + 1).astype("datetime64[D]")
+        candidates = [m for m in months if first <= m <= last]
     else:
-        fmt = "%d %b"
-        weekday = (int(lo.astype("int64")) + 3) % 7  # Monday 0: 1970-01-01 was a Thursday
-        monday = lo + ((7 - weekday) % 7) * _DAY
-        candidates = list(np.arange(monday, hi + _DAY, 7 * _DAY))
-        choices = [(k, candidates[::k]) for k in (1, 2, 4, 8)]
-        names = [pd.Timestamp(d).strftime("%b %Y") for d in (lo, hi - _DAY)]
+        fmt, every = "%d %b", 7
+        weekday = (int(first.astype("int64")) + 3) % 7  # Monday 0: 1970-01-01 was a Thursday
+        candidates = list(np.arange(first + ((7 - weekday) % 7) * _DAY, last + _DAY, 7 * _DAY))
+        names = [pd.Timestamp(d).strftime("%b %Y") for d in (first, last)]
         axis_label = names[0] if names[0] == names[1] else " to ".join(names)
     widest = text_width("May 2027" if fmt == "%b %Y" else "30 May")
-    for k, ticks in choices:
-        if len(ticks) < 2 or width * 7 * (k if fmt == "%d %b" else 30 * k / 7) / max(span, 1) >= widest + 12:
-            return ticks, fmt, axis_label
-    return choices[-1][1], fmt, axis_label  # pragma: no cover - a round of many years
+    k = 1
+    while every * k * px_per_day < widest + 12 and len(candidates[::k]) > 1:
+        k += 1
+    return candidates[::k], fmt, axis_label
 
 
 def calendar_svg(bookings: pd.DataFrame, *, assignment: pd.DataFrame | None = None, label: str | None = None) -> str:
@@ -454,15 +457,18 @@ def calendar_svg(bookings: pd.DataFrame, *, assignment: pd.DataFrame | None = No
     first = [i == 0 or experts[i] != experts[i - 1] for i in range(len(experts))]
     labels = [expert_label(e, names.get(e)) if f else "" for e, f in zip(experts, first, strict=True)]
     top = PAD + TITLE + 12
-    rows = _rows(labels, top, most=0.4 * WIDTH)
-    row_of = {(e, r): i for i, (e, r) in enumerate(zip(experts, engagements["request_id"].astype(str), strict=True))}
     requests = sorted(spans["request_id"].astype(str).unique().tolist())
+    # Each engagement's request id after its last bar, wrapped if a long id would leave the bars no room.
+    note_width = min(max(text_width(r) for r in requests), 0.3 * WIDTH)
+    notes = [_wrap(r, note_width) for r in engagements["request_id"].astype(str)]
+    rows = _rows(labels, top, most=0.4 * WIDTH, notes=[len(n) for n in notes])
+    row_of = {(e, r): i for i, (e, r) in enumerate(zip(experts, engagements["request_id"].astype(str), strict=True))}
     color = {r: CALENDAR_COLORS[i % len(CALENDAR_COLORS)] for i, r in enumerate(requests)}
     start = spans["start"].to_numpy(dtype="datetime64[D]")
     end = spans["end"].to_numpy(dtype="datetime64[D]") + _DAY  # the end of the last day
     lo, hi = start.min() - _DAY, end.max() + _DAY
     x0 = PAD + rows.label_width + GAP
-    width = WIDTH - PAD - x0 - max(text_width(r) for r in requests) - 6
+    width = WIDTH - PAD - x0 - note_width - 4
     days = max(int((hi - lo) / _DAY), 1)
 
     def x_of(day: np.datetime64) -> float:
@@ -470,9 +476,12 @@ def calendar_svg(bookings: pd.DataFrame, *, assignment: pd.DataFrame | None = No
 
     bottom = rows.bottom + 2
     body = [_text(WIDTH / 2, PAD + TITLE / 2 + 2, title, anchor="middle", size=TITLE)]
-    ticks, fmt, axis_label = _date_ticks(lo, hi, width)
+    ticks, fmt, axis_label = _date_ticks(start.min(), end.max() - _DAY, width / days)
     for tick in ticks:
         x = x_of(tick)
+        half = text_width(pd.Timestamp(tick).strftime(fmt)) / 2
+        if x - half < 0 or x + half > WIDTH:
+            continue
         body.append(f'<line x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="{GRID}"/>')
         body.append(f'<line x1="{_n(x)}" y1="{_n(bottom)}" x2="{_n(x)}" y2="{_n(bottom + 4)}" stroke="{AXIS}"/>')
         body.append(_text(x, bottom + 13, pd.Timestamp(tick).strftime(fmt), anchor="middle", color=AXIS))
@@ -503,6 +512,6 @@ def calendar_svg(bookings: pd.DataFrame, *, assignment: pd.DataFrame | None = No
             f'height="{_n(BAR)}" fill="{color[request]}"><title>{_e(tip)}</title></rect>'
         )
         last_end[row] = max(last_end.get(row, 0.0), right)
-    for (_, request), row in row_of.items():
-        body.append(_text(last_end[row] + 4, rows.middles[row], request))
+    for row, lines in enumerate(notes):
+        body.append(_lines(last_end[row] + 4, rows.middles[row], lines, anchor="start"))
     return _svg(body, low + PAD, label)
