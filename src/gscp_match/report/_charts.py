@@ -49,6 +49,7 @@ WIDTH = 5.2
 _FONT = 10.0  # ticks, axis labels, legends and bar notes
 _TITLE = 11.0
 
+
 def _safe(text: object) -> str:
     """Text drawn as it is: a ``$`` is a dollar sign, never the start of matplotlib mathtext."""
     return str(text).replace("$", r"\$")

@@ -59,30 +59,40 @@ GRID = "#e5e7eb"
 SEPARATOR = "#d0d7de"
 _FAMILY = 'system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif'
 
-_NARROW = set(" iljI.,;:'|!()[]ftr-/\\\"")
+_THIN = set(" ijlI.,'|")
+_NARROW = set('!:;ftrJ()[]-/\\"')
 _WIDE = set("mwMW@%")
 _SYMBOL = set("<>=+~^#&*?_")
+_CAPS = set("OQGDHNUCAVXKRBZ")  # the wider capitals; the others (E F L P S T Y) are narrower
 
 
 def text_width(text: str, size: float = FONT, *, bold: bool = False) -> float:
     """A safe (over-)estimate of the width of ``text`` in px at font ``size``, from its characters.
 
-    The per-character widths are at least DejaVu Sans's (lowercase and digits up to 0.64 em, capitals 0.8 em,
-    ``m w M W @ %`` and East Asian wide characters 1 em); bold adds 15 %.
+    The per-character widths are at least DejaVu Sans's (lowercase and digits 0.64 em, capitals 0.66 or 0.8 em,
+    ``m w M W @ %`` and East Asian wide characters 1 em, other scripts 0.9 em; an accented letter counts as
+    its base letter); bold adds 15 %.
 
     >>> text_width("ii") < text_width("mm")
     True
     """
     total = 0.0
     for char in text:
-        if unicodedata.east_asian_width(char) in ("W", "F") or char in _WIDE:
+        base = unicodedata.normalize("NFKD", char)[:1] or char  # an accented Latin letter is as wide as its base
+        if unicodedata.east_asian_width(char) in ("W", "F") or base in _WIDE:
             total += 1.0
-        elif char in _NARROW:
+        elif not base.isascii():
+            total += 0.9  # Greek, Cyrillic, ...: a few letters reach 0.87 em
+        elif base in _THIN:
+            total += 0.34
+        elif base in _NARROW:
             total += 0.46
-        elif char in _SYMBOL:
+        elif base in _SYMBOL:
             total += 0.86
-        elif char.isupper():
+        elif base in _CAPS:
             total += 0.8
+        elif base.isupper():
+            total += 0.66
         else:
             total += 0.64
     return total * size * (1.15 if bold else 1.0)
@@ -407,20 +417,20 @@ _DAY = np.timedelta64(1, "D")
 
 
 def _date_ticks(first: np.datetime64, last: np.datetime64, px_per_day: float) -> tuple[list[np.datetime64], str, str]:
-    """Ticks from the first to the last booked day, no closer than their labels: month starts (``May 2027``) for
-    a round over 75 days, else Mondays (``03 May``, the months written under the axis). Returns the ticks, their
-    strftime format and the axis label."""
+    """Ticks from the first to the last booked day, no closer than their labels: month starts (``Mar``) for a
+    round over 75 days, else Mondays (``03 May``); the months and years are written under the axis
+    (``Feb 2027 to Jun 2027``). Returns the ticks, their strftime format and the axis label."""
     if int((last - first) / _DAY) > 75:
-        fmt, every, axis_label = "%b %Y", 30, ""
+        fmt, every = "%b", 30
         months = np.arange(first.astype("datetime64[M]"), last.astype("datetime64[M]") + 1).astype("datetime64[D]")
         candidates = [m for m in months if first <= m <= last]
     else:
         fmt, every = "%d %b", 7
         weekday = (int(first.astype("int64")) + 3) % 7  # Monday 0: 1970-01-01 was a Thursday
         candidates = list(np.arange(first + ((7 - weekday) % 7) * _DAY, last + _DAY, 7 * _DAY))
-        names = [pd.Timestamp(d).strftime("%b %Y") for d in (first, last)]
-        axis_label = names[0] if names[0] == names[1] else " to ".join(names)
-    widest = text_width("May 2027" if fmt == "%b %Y" else "30 May")
+    names = [pd.Timestamp(d).strftime("%b %Y") for d in (first, last)]
+    axis_label = names[0] if names[0] == names[1] else " to ".join(names)
+    widest = text_width("May" if fmt == "%b" else "30 May")
     k = 1
     while every * k * px_per_day < widest + 12 and len(candidates[::k]) > 1:
         k += 1
