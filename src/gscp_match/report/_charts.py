@@ -29,6 +29,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from gscp_match.report._analysis import booking_spans
+from gscp_match.report._style import CALENDAR_COLORS, COLORS
+from gscp_match.report._style import LABELS as _LABELS
+from gscp_match.report._style import expert_label as _expert_label
 
 __all__ = [
     "CALENDAR_COLORS",
@@ -41,24 +44,10 @@ __all__ = [
     "request_counts_chart",
 ]
 
-#: Colours of the charts (colour-blind safe: Okabe-Ito).
-COLORS: dict[str, str] = {
-    "requests": "#7f7f7f",
-    "korean": "#0072B2",
-    "other": "#56B4E9",
-    "gap": "#D55E00",
-    "bars": "#009E73",
-    "text": "#222222",
-}
-#: Request colours in the calendar: six Okabe-Ito colours, cycled; each bar is labelled with its request too.
-CALENDAR_COLORS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-
 #: Width of every new figure, in inches: scaled to a 390 px phone screen its 10 pt text stays above 9 px.
 WIDTH = 5.2
 _FONT = 10.0  # ticks, axis labels, legends and bar notes
 _TITLE = 11.0
-
-_LABELS = {"region": "region", "practice_group": "practice group", "support_type": "support type"}
 
 
 def _safe(text: object) -> str:
@@ -238,11 +227,6 @@ def case_references_chart(counts: pd.DataFrame, *, ax: Axes | None = None, title
     _count_bars(ax, labels, values, notes=notes)
     ax.set_xlabel("references in shortlists (distinct cases)")
     return figure
-
-
-def _expert_label(expert_id: str, name: object) -> str:
-    text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
-    return f"{text} ({expert_id})" if text and text != expert_id else expert_id
 
 
 def expert_load_chart(load: pd.DataFrame, *, ax: Axes | None = None) -> Figure:

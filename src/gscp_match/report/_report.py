@@ -39,23 +39,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
-import io
 import math
 import os
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from gscp_match.errors import InputError
 from gscp_match.report import _analysis as analysis
-from gscp_match.report import _charts as charts
+from gscp_match.report import _svg as svg
 from gscp_match.tables._io import atomic_path, neutralize_formula
 
 __all__ = ["REPORT_FORMATS", "Provenance", "file_checksum", "report_format", "sheet_names", "write_report"]
@@ -68,8 +64,6 @@ _SHEET_MAX = 31
 _SHEET_INVALID = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
 _SHEET_EDGES = re.compile(r"^[\s']+|[\s']+$")  # no apostrophe (nor space) first or last
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XLSX (openpyxl raises)
-_SVG_NS = "http://www.w3.org/2000/svg"
-_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _FIXED_SHEETS = (
     "Summary",
     "Demand and supply",
@@ -990,37 +984,9 @@ def _html_table(
     return f'<table class="cards">{table}</table>'
 
 
-def _svg(figure: Figure, key: str, label: str) -> str:
-    """The figure as inline SVG: text kept as (escaped) text, ids made unique with ``key``, no namespace URLs."""
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"gscp-{key}"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    root = ET.fromstring(buffer.getvalue())
-    prefix = f"{key}-"
-    for element in root.iter():
-        if element.tag == f"{{{_SVG_NS}}}metadata":
-            element.clear()
-        if "id" in element.attrib:
-            element.set("id", prefix + element.attrib["id"])
-        href = element.attrib.pop(_XLINK_HREF, None)
-        if href is not None:
-            element.set("href", "#" + prefix + href[1:] if href.startswith("#") else "")
-        for name in ("clip-path", "mask", "filter", "fill", "marker-start", "marker-end"):
-            value = element.attrib.get(name, "")
-            if value.startswith("url(#"):
-                element.set(name, "url(#" + prefix + value[5:])
-    root.set("role", "img")
-    root.set("aria-label", label)
-    ET.register_namespace("", _SVG_NS)
-    text = ET.tostring(root, encoding="unicode")
-    end = text.index(">")
-    # Inline SVG in HTML needs no namespace declarations: drop them so the page names no URL at all.
-    return re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", text[:end]) + text[end:]
-
-
-def _figure_html(figure: Figure, key: str, label: str, *, caption: str = "") -> str:
+def _figure_html(chart: str, *, caption: str = "") -> str:
     note = f"<figcaption class=note>{_e(caption)}</figcaption>" if caption else ""
-    return f"<figure>{_svg(figure, key, label)}{note}</figure>"
+    return f"<figure>{chart}{note}</figure>"
 
 
 def _how_to_read() -> str:
@@ -1064,28 +1030,28 @@ def _html(content: _Content) -> str:
         f"A theme is a gap when the roster has fewer than {analysis.GAP_MIN_RATIO:g} experts for each request "
         "asking for it (overall, or with Korean experience for the requests that ask for it)."
     )
-    figure = charts.demand_supply_chart(content.demand_supply)
-    parts.append(_figure_html(figure, "demand", "Demand and supply by theme", caption=gap_note))
+    chart = svg.demand_supply_svg(content.demand_supply, label="Demand and supply by theme")
+    parts.append(_figure_html(chart, caption=gap_note))
     demand = content.demand_supply
     demand = demand[(demand["requests"] > 0) | (demand["experts"] > 0)]
     demand = demand.assign(theme=demand["theme"].str.replace("_", " "))
     parts.append(_html_table(demand, layout="scroll"))
     parts.append("<h3>Requests</h3><div class=charts>")
-    for by, table in content.request_counts.items():
-        figure = charts.request_counts_chart(table)
-        parts.append(_figure_html(figure, f"count-{by}", f"Requests by {by.replace('_', ' ')}"))
+    for table in content.request_counts.values():
+        parts.append(_figure_html(svg.request_counts_svg(table)))
     parts.append("</div><h3>References to Korean cases in the shortlists</h3><div class=charts>")
-    for by, table in content.case_references.items():
-        figure = charts.case_references_chart(table)
-        parts.append(_figure_html(figure, f"cases-{by}", f"References to Korean cases by {by}"))
+    for table in content.case_references.values():
+        parts.append(_figure_html(svg.case_references_svg(table)))
     parts.append("</div></section>")
 
     if content.planned and content.load is not None:
         parts.append('<section id="plan"><h2>Round plan</h2>')
-        parts.append(_figure_html(charts.expert_load_chart(content.load), "load", "Expert load in the round"))
+        parts.append(_figure_html(svg.expert_load_svg(content.load)))
         if content.bookings is not None:
-            figure = charts.calendar_chart(content.bookings, assignment=content.assignment)
-            parts.append(_figure_html(figure, "calendar", "Round calendar: who is booked when, by request"))
+            chart = svg.calendar_svg(
+                content.bookings, assignment=content.assignment, label="Round calendar: who is booked when, by request"
+            )
+            parts.append(_figure_html(chart))
         load = content.load.rename(columns={"requests": "request_list"})
         load["request_list"] = load["request_list"].str.replace(";", ", ")
         parts.append(_html_table(load, layout="scroll"))
