@@ -75,8 +75,8 @@ def _figure_and_axes(ax: Axes | None, *, width: float, height: float) -> tuple[F
 def _style(ax: Axes, title: str) -> None:
     ax.set_title(_safe(title), fontsize=_TITLE)
     ax.tick_params(labelsize=_FONT)
-    ax.xaxis.label.set_size(_FONT)
-    ax.yaxis.label.set_size(_FONT)
+    ax.xaxis.label.set_fontsize(_FONT)
+    ax.yaxis.label.set_fontsize(_FONT)
     ax.spines[["top", "right"]].set_visible(False)
 
 
