@@ -12,6 +12,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from plan_fixtures import small_plan
 
 from gscp_match.report import _charts as charts
 from gscp_match.report._analysis import booking_spans, case_references, demand_supply, expert_load, request_counts
@@ -121,30 +122,10 @@ def test_case_references_chart(round_tables: dict[str, pd.DataFrame]) -> None:
     assert [b.get_width() for b in _bars(ax)] == referenced["references"].tolist()
 
 
-def _plan() -> tuple[pd.DataFrame, pd.DataFrame]:
-    assignment = pd.DataFrame(
-        {
-            "request_id": ["R1", "R2", "R2", "R3"],
-            "expert_id": ["E1", "E1", "E2", "E3"],
-            "name": ["Kim <b>", "Kim <b>", "Lee", "Park"],
-            "role": ["assigned", "assigned", "assigned", "alternate"],
-            "rank": [1, 1, 1, 1],
-        }
-    )
-    days = {
-        ("E1", "R1"): pd.bdate_range("2027-03-01", periods=8),  # Mon 1 .. Wed 10: one span over a weekend
-        ("E1", "R2"): pd.bdate_range("2027-03-15", periods=3).append(pd.bdate_range("2027-03-22", periods=2)),
-        ("E2", "R2"): pd.bdate_range("2027-03-15", periods=5),
-    }
-    bookings = pd.concat(
-        [pd.DataFrame({"expert_id": e, "request_id": r, "date": d}) for (e, r), d in days.items()], ignore_index=True
-    )
-    bookings["date"] = bookings["date"].astype("datetime64[ns]")
-    return assignment, bookings
 
 
 def test_expert_load_chart() -> None:
-    assignment, bookings = _plan()
+    assignment, bookings = small_plan()
     load = expert_load(assignment, bookings)
     ax = charts.expert_load_chart(load).axes[0]
     assert _tick_labels(ax) == ["Kim <b> (E1)", "Lee (E2)"]  # the alternate E3 carries no load
@@ -154,7 +135,7 @@ def test_expert_load_chart() -> None:
 
 
 def test_calendar_chart_bars_are_the_booked_spans() -> None:
-    assignment, bookings = _plan()
+    assignment, bookings = small_plan()
     fig = charts.calendar_chart(bookings, assignment=assignment)
     ax = fig.axes[0]
     # One row per engagement, an expert's rows together and named once.
@@ -193,13 +174,13 @@ def test_calendar_axis_reads_month_and_year() -> None:
 
 
 def test_calendar_without_names_and_empty() -> None:
-    _, bookings = _plan()
+    _, bookings = small_plan()
     ax = charts.calendar_chart(bookings).axes[0]
     assert _tick_labels(ax) == ["E1", "", "E2"]
     empty = bookings.iloc[:0]
     ax = charts.calendar_chart(empty).axes[0]
     assert _bars(ax) == [] and ax.texts[0].get_text() == "no booked days"
-    ax = charts.expert_load_chart(expert_load(_plan()[0].iloc[:0])).axes[0]
+    ax = charts.expert_load_chart(expert_load(small_plan()[0].iloc[:0])).axes[0]
     assert _bars(ax) == [] and ax.texts[0].get_text() == "no assigned experts"
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from plan_fixtures import small_plan
 
 from gscp_match.report import _svg as svg
 from gscp_match.report._analysis import booking_spans, demand_supply, expert_load, request_counts
@@ -43,26 +44,6 @@ def _width(bar: ET.Element) -> float:
     return float(bar.get("width", "nan"))
 
 
-def _plan() -> tuple[pd.DataFrame, pd.DataFrame]:
-    assignment = pd.DataFrame(
-        {
-            "request_id": ["R1", "R2", "R2", "R3"],
-            "expert_id": ["E1", "E1", "E2", "E3"],
-            "name": ["Kim <b>", "Kim <b>", "Lee", "Park"],
-            "role": ["assigned", "assigned", "assigned", "alternate"],
-            "rank": [1, 1, 1, 1],
-        }
-    )
-    days = {
-        ("E1", "R1"): pd.bdate_range("2027-03-01", periods=8),  # Mon 1 .. Wed 10: one span over a weekend
-        ("E1", "R2"): pd.bdate_range("2027-03-15", periods=3).append(pd.bdate_range("2027-03-22", periods=2)),
-        ("E2", "R2"): pd.bdate_range("2027-03-15", periods=5),
-    }
-    bookings = pd.concat(
-        [pd.DataFrame({"expert_id": e, "request_id": r, "date": d}) for (e, r), d in days.items()], ignore_index=True
-    )
-    bookings["date"] = bookings["date"].astype("datetime64[ns]")
-    return assignment, bookings
 
 
 def test_request_counts_one_bar_per_row_with_its_value() -> None:
@@ -96,7 +77,7 @@ def test_case_references_notes_and_rows() -> None:
 
 
 def test_expert_load_labels_and_notes() -> None:
-    assignment, bookings = _plan()
+    assignment, bookings = small_plan()
     load = expert_load(assignment, bookings)
     root = _root(svg.expert_load_svg(load))
     assert [_width(b) > 0 for b in _bars(root)] == [True, True]  # the alternate E3 carries no load
@@ -153,7 +134,7 @@ def test_demand_supply_stacks_korean_and_other_and_marks_gaps() -> None:
 
 
 def test_calendar_bars_are_the_booked_spans() -> None:
-    assignment, bookings = _plan()
+    assignment, bookings = small_plan()
     root = _root(svg.calendar_svg(bookings, assignment=assignment))
     spans = booking_spans(bookings)
     bars = _bars(root)
@@ -198,7 +179,7 @@ def test_every_text_is_escaped() -> None:
     assert nasty in _texts(_root(markup))
     load = pd.DataFrame({"expert_id": ["E&1"], "name": [nasty], "engagements": [1], "booked_days": [3]})
     assert f"{nasty} (E&1)" in _texts(_root(svg.expert_load_svg(load)))
-    _, bookings = _plan()
+    _, bookings = small_plan()
     bookings = bookings.assign(request_id=bookings["request_id"].replace({"R1": nasty}))
     root = _root(svg.calendar_svg(bookings, assignment=pd.DataFrame({"expert_id": ["E1"], "name": [nasty]})))
     assert nasty in _texts(root) and f"{nasty} (E1)" in _texts(root)
@@ -208,7 +189,7 @@ def test_every_text_is_escaped() -> None:
 
 
 def test_empty_tables_say_so() -> None:
-    _, bookings = _plan()
+    _, bookings = small_plan()
     empty_load = pd.DataFrame(columns=["expert_id", "name", "engagements", "booked_days"])
     themes = pd.DataFrame({"theme": ["land"], "requests": [0], "experts": [0], "korean_experts": [0], "gap": [False]})
     cases = {
