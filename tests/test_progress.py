@@ -9,8 +9,16 @@ import sys
 from gscp_match import _progress
 
 
-def test_inside_a_run_every_bar_is_a_step_of_the_one_bar(monkeypatch):
+def _text_bars(monkeypatch):
+    """The terminal's text bar, whatever an earlier test imported (ipykernel makes bars unwelcome)."""
+    from tqdm.std import tqdm
+
     monkeypatch.delenv("GSCP_MATCH_QUIET", raising=False)
+    monkeypatch.setattr(_progress, "_tqdm", lambda: tqdm)
+
+
+def test_inside_a_run_every_bar_is_a_step_of_the_one_bar(monkeypatch):
+    _text_bars(monkeypatch)
     with _progress.run_progress():
         with _progress.progress_bar(5, "encoding texts") as first:
             first.update(5)
@@ -23,6 +31,7 @@ def test_inside_a_run_every_bar_is_a_step_of_the_one_bar(monkeypatch):
 
 
 def test_quiet_run_draws_nothing(monkeypatch, capsys):
+    _text_bars(monkeypatch)
     monkeypatch.setenv("GSCP_MATCH_QUIET", "1")
     with _progress.run_progress():
         _progress.step("reading")
