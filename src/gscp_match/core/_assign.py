@@ -585,10 +585,41 @@ def _greedy(problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions) ->
 # MILP
 
 
+class _Rows:
+    """Sparse constraint rows ``lower <= A x <= upper`` collected in blocks, in the order they are added."""
+
+    def __init__(self) -> None:
+        self.rows: list[NDArray[np.int64]] = []
+        self.cols: list[NDArray[np.int64]] = []
+        self.vals: list[NDArray[np.float64]] = []
+        self.lower: list[NDArray[np.float64]] = []
+        self.upper: list[NDArray[np.float64]] = []
+        self.n_rows = 0
+
+    def add(self, r: NDArray, c: NDArray, v: NDArray, lo: NDArray, hi: NDArray) -> None:
+        """A block of ``len(lo)`` rows: entry ``(r[i], c[i]) = v[i]``, rows numbered from 0 within the block."""
+        self.rows.append(np.asarray(r, dtype=np.int64) + self.n_rows)
+        self.cols.append(np.asarray(c, dtype=np.int64))
+        self.vals.append(np.asarray(v, dtype=np.float64))
+        self.lower.append(np.asarray(lo, dtype=np.float64))
+        self.upper.append(np.asarray(hi, dtype=np.float64))
+        self.n_rows += len(lo)
+
+    def constraint(self, n_var: int) -> LinearConstraint:
+        matrix = sparse.csr_array(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.n_rows, n_var),
+        )
+        return LinearConstraint(matrix, np.concatenate(self.lower), np.concatenate(self.upper))
+
+
 def _build_milp(
     problem: AssignmentProblem, pairs: _Pairs, options: SolveOptions
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], Bounds, LinearConstraint]:
-    """Objective, integrality, variable bounds and the sparse rows (1)-(6) of the module docstring."""
+    """Objective, integrality, variable bounds and the sparse rows (1)-(6) of the module docstring.
+
+    Variables: one ``x`` per pair, one shortfall per request, one ``z`` per request with the Korean rule.
+    """
     n_pairs, n_req = problem.n_pairs, problem.n_requests
     need = problem.experts_needed
     x_upper = pairs.fits & ~_korean_blocked(problem, pairs, options)[pairs.request]
@@ -603,43 +634,50 @@ def _build_milp(
     n_z = z_requests.size
     n_var = n_pairs + n_req + n_z
 
-    rows: list[NDArray[np.int64]] = []
-    cols: list[NDArray[np.int64]] = []
-    vals: list[NDArray[np.float64]] = []
-    lower: list[NDArray[np.float64]] = []
-    upper: list[NDArray[np.float64]] = []
-    n_rows = 0
-
-    def add_rows(r: NDArray, c: NDArray, v: NDArray, lo: NDArray, hi: NDArray) -> None:
-        nonlocal n_rows
-        rows.append(np.asarray(r, dtype=np.int64) + n_rows)
-        cols.append(np.asarray(c, dtype=np.int64))
-        vals.append(np.asarray(v, dtype=np.float64))
-        lower.append(np.asarray(lo, dtype=np.float64))
-        upper.append(np.asarray(hi, dtype=np.float64))
-        n_rows += len(lo)
-
+    rows = _Rows()
     # (1) request: sum x + shortfall == need
-    add_rows(
+    rows.add(
         np.concatenate([pairs.request[usable], np.arange(n_req)]),
         np.concatenate([usable, n_pairs + np.arange(n_req)]),
         np.ones(usable.size + n_req),
         need,
         need,
     )
-    # (2) capacity, only for experts with more usable pairs than capacity
+    _capacity_rows(rows, problem, pairs, usable)
+    _calendar_constraint_rows(rows, problem, pairs, usable)
+    if n_z:
+        _korean_rows(rows, problem, pairs, usable, z_requests)
+    # (5) share: sum (korean - share) x >= 0
+    if options.korean_share:
+        share = options.korean_share
+        rows.add(np.zeros(usable.size), usable, pairs.korean[usable] - share, np.zeros(1), np.full(1, np.inf))
+    _budget_rows(rows, problem, pairs, usable)
+
+    c = np.concatenate([-pairs.weight, np.full(n_req, options.unstaffed_penalty), np.zeros(n_z)])
+    integrality = np.concatenate([np.ones(n_pairs), np.zeros(n_req), np.ones(n_z)])
+    var_upper = np.concatenate([x_upper.astype(np.float64), need.astype(np.float64), np.ones(n_z)])
+    return c, integrality, Bounds(np.zeros(n_var), var_upper), rows.constraint(n_var)
+
+
+def _capacity_rows(rows: _Rows, problem: AssignmentProblem, pairs: _Pairs, usable: NDArray[np.int64]) -> None:
+    """(2) capacity, only for experts with more usable pairs than capacity."""
     experts, counts = np.unique(pairs.expert[usable], return_counts=True)
     tight = experts[counts > problem.capacity[experts]]
     if tight.size:
         on = np.isin(pairs.expert[usable], tight)
-        add_rows(
+        rows.add(
             np.searchsorted(tight, pairs.expert[usable][on]),
             usable[on],
             np.ones(on.sum()),
             np.full(tight.size, -np.inf),
             problem.capacity[tight],
         )
-    # (3) calendar
+
+
+def _calendar_constraint_rows(
+    rows: _Rows, problem: AssignmentProblem, pairs: _Pairs, usable: NDArray[np.int64]
+) -> None:
+    """(3) calendar: per expert with two or more booking pairs, the days booked inside each window set fit."""
     booking = usable[pairs.books[usable]]
     booking = booking[np.argsort(pairs.expert[booking], kind="stable")]
     bounds_at = np.flatnonzero(np.diff(pairs.expert[booking])) + 1
@@ -658,55 +696,56 @@ def _build_milp(
         )
         if free.size:
             r, j = np.nonzero(inside)
-            add_rows(r, group[j], problem.days[req][j], np.full(free.size, -np.inf), free)
-    # (4) Korean: sum_korean x - z >= 0 and sum x - need z <= 0
-    if n_z:
-        z_of = np.full(n_req, -1, dtype=np.int64)
-        z_of[z_requests] = np.arange(n_z)
-        mine = usable[z_of[pairs.request[usable]] >= 0]
-        kor = mine[pairs.korean[mine]]
-        z_cols = n_pairs + n_req + np.arange(n_z)
-        add_rows(
-            np.concatenate([z_of[pairs.request[kor]], np.arange(n_z)]),
-            np.concatenate([kor, z_cols]),
-            np.concatenate([np.ones(kor.size), -np.ones(n_z)]),
-            np.zeros(n_z),
-            np.full(n_z, np.inf),
-        )
-        add_rows(
-            np.concatenate([z_of[pairs.request[mine]], np.arange(n_z)]),
-            np.concatenate([mine, z_cols]),
-            np.concatenate([np.ones(mine.size), -need[z_requests].astype(np.float64)]),
-            np.full(n_z, -np.inf),
-            np.zeros(n_z),
-        )
-    # (5) share: sum (korean - share) x >= 0
-    if options.korean_share:
-        share = options.korean_share
-        add_rows(np.zeros(usable.size), usable, pairs.korean[usable] - share, np.zeros(1), np.full(1, np.inf))
-    # (6) budget, only for teams of 2+ whose usable candidates together could exceed it (a single member's
-    # cost is already within budget through x_upper)
+            rows.add(r, group[j], problem.days[req][j], np.full(free.size, -np.inf), free)
+
+
+def _korean_rows(
+    rows: _Rows,
+    problem: AssignmentProblem,
+    pairs: _Pairs,
+    usable: NDArray[np.int64],
+    z_requests: NDArray[np.int64],
+) -> None:
+    """(4) Korean: sum_korean x - z >= 0 and sum x - need z <= 0, for the requests in ``z_requests``."""
+    n_pairs, n_req, n_z = problem.n_pairs, problem.n_requests, z_requests.size
+    need = problem.experts_needed
+    z_of = np.full(n_req, -1, dtype=np.int64)
+    z_of[z_requests] = np.arange(n_z)
+    mine = usable[z_of[pairs.request[usable]] >= 0]
+    kor = mine[pairs.korean[mine]]
+    z_cols = n_pairs + n_req + np.arange(n_z)
+    rows.add(
+        np.concatenate([z_of[pairs.request[kor]], np.arange(n_z)]),
+        np.concatenate([kor, z_cols]),
+        np.concatenate([np.ones(kor.size), -np.ones(n_z)]),
+        np.zeros(n_z),
+        np.full(n_z, np.inf),
+    )
+    rows.add(
+        np.concatenate([z_of[pairs.request[mine]], np.arange(n_z)]),
+        np.concatenate([mine, z_cols]),
+        np.concatenate([np.ones(mine.size), -need[z_requests].astype(np.float64)]),
+        np.full(n_z, -np.inf),
+        np.zeros(n_z),
+    )
+
+
+def _budget_rows(rows: _Rows, problem: AssignmentProblem, pairs: _Pairs, usable: NDArray[np.int64]) -> None:
+    """(6) budget, only for teams of 2+ whose usable candidates together could exceed it (a single member's cost is
+    already within budget through the variable's upper bound)."""
+    need = problem.experts_needed
     limited = usable[~np.isnan(problem.budget[pairs.request[usable]])]
-    spend = np.bincount(pairs.request[limited], weights=pairs.cost[limited], minlength=n_req)
+    spend = np.bincount(pairs.request[limited], weights=pairs.cost[limited], minlength=problem.n_requests)
     over = np.flatnonzero((spend > np.nan_to_num(problem.budget, nan=np.inf)) & (need >= 2))
     if over.size:
         capped = limited[np.isin(pairs.request[limited], over)]
-        add_rows(
+        rows.add(
             np.searchsorted(over, pairs.request[capped]),
             capped,
             pairs.cost[capped],
             np.full(over.size, -np.inf),
             problem.budget[over],
         )
-
-    matrix = sparse.csr_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_var)
-    )
-    c = np.concatenate([-pairs.weight, np.full(n_req, options.unstaffed_penalty), np.zeros(n_z)])
-    integrality = np.concatenate([np.ones(n_pairs), np.zeros(n_req), np.ones(n_z)])
-    var_upper = np.concatenate([x_upper.astype(np.float64), need.astype(np.float64), np.ones(n_z)])
-    constraint = LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper))
-    return c, integrality, Bounds(np.zeros(n_var), var_upper), constraint
 
 
 def _objective(
