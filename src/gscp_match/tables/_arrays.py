@@ -134,13 +134,20 @@ def expert_positions(ids: NDArray[np.object_], wanted: Sequence[str]) -> NDArray
     array([2, 0])
     """
     ids_array = np.asarray(list(wanted), dtype=object)
-    pos = np.searchsorted(ids, ids_array)
-    pos = np.minimum(pos, max(len(ids) - 1, 0))
-    found = ids[pos] == ids_array if len(ids) else np.zeros(len(ids_array), dtype=bool)
+    pos, found = _lookup(ids, ids_array)
     if not np.all(found):
         unknown = ", ".join(map(repr, ids_array[~found][:5]))
         raise InputError(f"unknown expert id(s): {unknown}")
-    return pos.astype(np.int64)
+    return pos
+
+
+def _lookup(ids: NDArray[np.object_], wanted: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Where each of ``wanted`` sits in the sorted ``ids``, and whether it is there at all (``pos`` is then
+    meaningless)."""
+    if not wanted.size or not len(ids):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    pos = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1).astype(np.int64)
+    return pos, ids[pos] == wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +268,7 @@ def conflict_matrix(
     named = (request_tokens @ experts.matrix.T).tocsr()
     wanted = np.asarray([e for excluded in requests.exclude for e in excluded], dtype=object)
     owner = np.asarray([r for r, excluded in enumerate(requests.exclude) for _ in excluded], dtype=np.int64)
-    pos = np.searchsorted(expert_ids, wanted) if wanted.size else np.zeros(0, dtype=np.int64)
-    pos = np.minimum(pos, max(len(expert_ids) - 1, 0))
-    present = expert_ids[pos] == wanted if len(expert_ids) else np.zeros(len(wanted), dtype=bool)
+    pos, present = _lookup(expert_ids, wanted)
     excluded = sp.csr_matrix(
         (np.ones(int(present.sum()), dtype=np.float32), (owner[present], pos[present])), shape=named.shape
     )
