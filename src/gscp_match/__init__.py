@@ -11,39 +11,38 @@ Quick start::
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import TYPE_CHECKING
 
+from gscp_match._lazy import attach
 from gscp_match._version import __version__ as __version__
 
 # Public names and the subpackage each lives in. They are imported on first use (PEP 562), so that importing a
 # submodule, the CLI first of all, does not pull in pandas, scipy or the model stack (``gscp-match --help``).
 _EXPORTS: dict[str, str] = {
-    "Demo": "tables",
-    "load_cases": "tables",
-    "load_demo": "tables",
-    "distributed_shortlist": "scale",
-    "InputError": "errors",
-    "ModelNotFoundError": "errors",
-    "read_history": "tables",
-    "ingest": "ingestion",
-    "write_table": "tables",
-    "evaluate_rounds": "evaluate",
-    "learn_weights": "evaluate",
-    "Matcher": "match",
-    "Shortlists": "match",
-    "RoundPlan": "plan",
-    "add_bookings": "plan",
-    "COMPONENTS": "core",
-    "FILTERS": "core",
-    "Weights": "core",
-    "similarity": "text",
-    "ProfileStore": "scale",
-    "StoreError": "scale",
-    "read_table": "tables",
-    "validate_table": "tables",
-    "write_report": "report",
+    "Demo": ".tables",
+    "load_cases": ".tables",
+    "load_demo": ".tables",
+    "distributed_shortlist": ".scale",
+    "InputError": ".errors",
+    "ModelNotFoundError": ".errors",
+    "read_history": ".tables",
+    "ingest": ".ingestion",
+    "write_table": ".tables",
+    "evaluate_rounds": ".evaluate",
+    "learn_weights": ".evaluate",
+    "Matcher": ".match",
+    "Shortlists": ".match",
+    "RoundPlan": ".plan",
+    "add_bookings": ".plan",
+    "COMPONENTS": ".core",
+    "FILTERS": ".core",
+    "Weights": ".core",
+    "similarity": ".text",
+    "ProfileStore": ".scale",
+    "StoreError": ".scale",
+    "read_table": ".tables",
+    "validate_table": ".tables",
+    "write_report": ".report",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -59,20 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gscp_match.text import similarity
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            return importlib.import_module(f".{name}", __name__)  # gm.catalog, as when __init__ imported it
-        raise AttributeError(f"module 'gscp_match' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = attach(__name__, _EXPORTS, submodules=True)
 
 __all__ = [
     "COMPONENTS",
