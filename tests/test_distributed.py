@@ -468,18 +468,28 @@ def test_store_scoring_on_local_cluster(demo, demo_store, demo_matcher, demo_inp
     assert_same(expected, got)
 
 
-def test_store_scoring_checks_its_inputs(demo_store, demo_matcher, demo_inputs):
+def test_store_scoring_checks_its_inputs(demo, demo_store, demo_matcher, demo_inputs):
     inputs, _ = demo_inputs
+    conflicts = request_conflicts(demo.requests)
     with pytest.raises(ValueError, match="built with embedder"):
-        store_shortlist(demo_store, inputs.requests, inputs.request_embeddings, embedder=HashingEmbedder(8))
+        store_shortlist(
+            demo_store, inputs.requests, inputs.request_embeddings, embedder=HashingEmbedder(8), conflicts=conflicts
+        )
     with pytest.raises(ValueError, match="request_embeddings must be"):
-        store_shortlist(demo_store, inputs.requests, inputs.request_embeddings[:, :8], embedder=demo_matcher.embedder_)
+        store_shortlist(
+            demo_store,
+            inputs.requests,
+            inputs.request_embeddings[:, :8],
+            embedder=demo_matcher.embedder_,
+            conflicts=conflicts,
+        )
     with pytest.raises(ValueError, match="both lexical and request_lexical"):
         store_shortlist(
             demo_store,
             inputs.requests,
             inputs.request_embeddings,
             embedder=demo_matcher.embedder_,
+            conflicts=conflicts,
             lexical=None,
             request_lexical=inputs.request_lexical,
         )

@@ -295,7 +295,7 @@ class _RequestSide:
     directory: str
     manifest: StoreManifest
     requests: RequestArrays
-    conflicts: RequestConflicts | None
+    conflicts: RequestConflicts
     request_embeddings: NDArray[np.float32]
     request_lexical: sp.csr_matrix | None
     lexical: LexicalIndex | None
@@ -312,11 +312,7 @@ def _store_shard_inputs(entry: ShardEntry, side: _RequestSide) -> ScoringInputs:
     roster = read_shards(side.directory, side.manifest, [entry])
     experts = expert_arrays(roster.experts)
     # A request may exclude experts held by other shards: conflict_matrix looks up this shard's ids only.
-    conflicts = (
-        conflict_matrix(side.conflicts, expert_conflicts(roster.experts), experts.ids)
-        if side.conflicts is not None
-        else None
-    )
+    conflicts = conflict_matrix(side.conflicts, expert_conflicts(roster.experts), experts.ids)
     doc_lexical = side.lexical.transform(roster.passages) if side.lexical is not None else None
     return ScoringInputs(
         requests=side.requests,
@@ -343,13 +339,13 @@ def store_shortlist(
     request_embeddings: NDArray[np.float32],
     *,
     embedder: Embedder | str | os.PathLike[str],
+    conflicts: RequestConflicts,
     k: int = 10,
     weights: Weights | None = None,
     scheduler: Scheduler = "threads",
     lexical: LexicalIndex | None = None,
     request_lexical: sp.csr_matrix | None = None,
     holidays: NDArray[np.int64] | Sequence[int] = (),
-    conflicts: RequestConflicts | None = None,
     aggregation: str = "max",
     chunk_size: int = 8192,
 ) -> Ranking:
@@ -378,9 +374,10 @@ def store_shortlist(
     request_lexical : CSR (n_requests, n_terms), optional
         ``lexical.transform(request texts)``.
     holidays : (n_holidays,) int64 day numbers
-    conflicts : RequestConflicts, optional
-        The requests' conflict tokens and excluded ids (:func:`gscp_match.tables._arrays.request_conflicts`);
-        each shard turns them into its columns of the conflict matrix. Without it, no conflict filter.
+    conflicts : RequestConflicts
+        The requests' conflict tokens and excluded ids (:func:`gscp_match.tables.request_conflicts` of the
+        requests table); each shard turns them into its columns of the conflict matrix. Required, so that the
+        conflict-of-interest filter cannot be dropped by omission.
     aggregation : {"max", "mean", "topk"}
 
     Returns
@@ -401,7 +398,7 @@ def store_shortlist(
     check_scheduler(scheduler)
     store = store if isinstance(store, ProfileStore) else ProfileStore(store)
     manifest = store.check_embedder(embedder)
-    excluded = np.array(sorted({e for ids in (conflicts.exclude if conflicts else ()) for e in ids}), dtype=object)
+    excluded = np.array(sorted({e for ids in conflicts.exclude for e in ids}), dtype=object)
     if excluded.size:  # each shard sees only its own ids: check the whole store once, as ExpertArrays.positions does
         unknown = excluded[~np.isin(excluded, store.ids())]
         if unknown.size:
