@@ -10,7 +10,7 @@ rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,22 +88,9 @@ class RequestArrays:
         return len(self.ids)
 
     def subset(self, rows: NDArray[np.int64]) -> RequestArrays:
-        """The requests at ``rows``, in that order."""
+        """The requests at ``rows``, in that order (every field is per request, so each is indexed by ``rows``)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return RequestArrays(
-            ids=self.ids[rows],
-            days=self.days[rows],
-            has_window=self.has_window[rows],
-            window_start=self.window_start[rows],
-            window_end=self.window_end[rows],
-            wants_korean=self.wants_korean[rows],
-            budget=self.budget[rows],
-            experts_needed=self.experts_needed[rows],
-            themes=self.themes[rows],
-            languages=self.languages[rows],
-            region=self.region[rows],
-            country=self.country[rows],
-        )
+        return RequestArrays(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 @dataclass(frozen=True, slots=True)
